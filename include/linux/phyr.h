@@ -189,6 +189,11 @@ int __must_check phyr_list_preload(struct phyr_list *pl,
 				   unsigned long nr_ranges, gfp_t gfp);
 size_t phyr_list_mem_bytes(const struct phyr_list *pl);
 
+#if IS_ENABLED(CONFIG_PHYR_KUNIT_TEST)
+/* Chunks allocated and not yet freed by all lists, for leak tests. */
+long phyr_chunks_live(void);
+#endif
+
 /**
  * struct phyr_iter - Cursor over the ranges of a phyr list.
  * @pl: List being walked.
@@ -198,6 +203,7 @@ size_t phyr_list_mem_bytes(const struct phyr_list *pl);
  * @prev_end: End of the previous range, the base of 4-byte entries.
  * @skip: Bytes to drop from the front of the next range (after a seek).
  * @flags: %PHYR_RANGE_* bits of the range returned last.
+ * @done: The end of the list has been reached.
  *
  * Lives on the caller's stack; initialise it with phyr_iter_init().  An
  * iterator stays valid while nobody appends to the list.
@@ -210,6 +216,7 @@ struct phyr_iter {
 	phys_addr_t prev_end;
 	u64 skip;
 	unsigned int flags;
+	bool done;
 };
 
 void phyr_iter_init(struct phyr_iter *iter, const struct phyr_list *pl);
@@ -279,7 +286,7 @@ struct phyr_block_iter {
  * phyr_block_iter_init() - Set up iteration over aligned blocks.
  * @biter: Block cursor.
  * @pl: List.
- * @shift: log2 of the block size, at most 63.
+ * @shift: log2 of the block size, less than the bits in phys_addr_t.
  *
  * Each range is covered by the naturally aligned blocks of 1 << @shift
  * bytes that it touches, as page-list hardware (RDMA MRs, NVMe PRPs)

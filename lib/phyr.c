@@ -1,0 +1,1146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * phyr: compact lists of physical address ranges
+ *
+ * Coding conventions in this file:
+ *
+ * @pl is the list, @c a chunk, @p a pointer to an entry inside a leaf.
+ * "Words" are the u32 units that leaf entries are made of.  Ranges are
+ * described by their first byte and their length; the end of a range is
+ * first byte + length and wraps to 0 for a range that ends at the top of
+ * the physical address space, so code that compares ends compares last
+ * bytes instead.
+ */
+
+#include <kunit/visibility.h>
+#include <linux/atomic.h>
+#include <linux/export.h>
+#include <linux/fault-inject.h>
+#include <linux/gfp.h>
+#include <linux/init.h>
+#include <linux/limits.h>
+#include <linux/memremap.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/phyr.h>
+#include <linux/slab.h>
+
+/**
+ * DOC: Storage of a phyr list
+ *
+ * A list of one range keeps it in struct phyr_list itself.  Longer lists
+ * store variable-size entries in leaf chunks.  The first leaf is small
+ * (%PHYR_SMALL_SHIFT) so that short lists stay cheap; later leaves are
+ * a page each, allocated with __get_free_page(), so no allocation is ever
+ * of a higher order.  Leaves are linked in append order for iteration.
+ * Index nodes above them hold pointers to their children, and every chunk
+ * records the list offset at which its first range starts, so a seek
+ * binary-searches each level and then scans one leaf: O(log n).  Chunks
+ * only ever get added on the right, so no node is ever split or moved.
+ * Freeing a list frees the leaf chain and the index nodes without looking
+ * at a single entry.
+ *
+ * Spare chunks reserved by phyr_list_preload() hang off the tail leaf's
+ * ->next, where the next leaf will go.  Iteration never gets there
+ * because it stops at the tail.
+ *
+ * Entries are made of 32-bit words so that the common case fits in one
+ * word; the low bits of the first word say which form an entry has:
+ *
+ * * ``...0`` -- 4 bytes: a run of 1 to 8 pages whose first page frame is
+ *   within 2^27 frames of the end of the previous range.  Bits 1-3 hold
+ *   the number of pages minus one, bits 4-31 the signed distance.  Pinned
+ *   memory is usually scattered over a machine's RAM rather than over the
+ *   whole physical address space, so 28 bits reach every page of a machine
+ *   with up to 512 GiB of RAM from anywhere else in it.  The first entry of
+ *   a leaf never has this form, so a seek can start decoding at any leaf.
+ * * ``..01`` -- 8 bytes, a 64-bit word: the page-aligned address in its
+ *   upper bits and the number of pages minus one in bits 2 to
+ *   PAGE_SHIFT - 1: up to 1024 pages (4 MiB) with 4 KiB pages.
+ * * ``.011`` -- 12 bytes: the length minus one in bits 3-31 of the first
+ *   word (up to 512 MiB), then the 64-bit address: byte-granular ranges.
+ * * ``.111`` -- 20 bytes: range flags (peer-to-peer) in bits 3-31, then
+ *   64-bit address and 64-bit length: everything else.
+ *
+ * The 8-byte form counts pages rather than storing an order.  Folios are
+ * power-of-two sized, but what gets appended are runs of them: adjacent
+ * folios and physically contiguous small pages merge into runs of any
+ * length, and a count describes each run up to 4 MiB in one entry that
+ * grows in place as pages are merged, where an order would have to split
+ * it into one entry per power of two.  Longer runs take the 20-byte form
+ * once, which costs less than 0.01 byte per page.
+ *
+ * When a merge makes the last entry outgrow the space left in its leaf,
+ * the entry moves to a new leaf, so a range is never split between two
+ * entries.
+ */
+
+#ifndef PHYR_CHUNK_SHIFT
+#define PHYR_CHUNK_SHIFT	PAGE_SHIFT
+#endif
+#define PHYR_SMALL_SHIFT	(PHYR_CHUNK_SHIFT < 8 ? PHYR_CHUNK_SHIFT : 8)
+#define PHYR_MAX_HEIGHT		12
+
+#define PHYR_PAGE_MAX_PAGES	(1ULL << (PAGE_SHIFT - 2))
+#define PHYR_BYTE_MAX_LEN	(1ULL << 29)
+#define PHYR_DELTA_MAX_PAGES	(PHYR_DELTA_PAGES_MASK + 1)
+#define PHYR_DELTA_MAX		((1L << (31 - PHYR_DELTA_PFN_SHIFT)) - 1)
+#define PHYR_MAX_WORDS		5
+
+/**
+ * struct phyr_chunk - A leaf of entries or an index node.
+ * @next: Leaf: the next leaf, or after the tail the first spare chunk.
+ * @start: List offset of the first range that starts in this subtree.
+ * @used: Leaf: words of entries; node: children.
+ * @shift: log2 of the size of this chunk.
+ * @level: 0 for a leaf, height above the leaves for an index node.
+ * @words: Leaf entries.
+ * @slots: Children of an index node.
+ */
+struct phyr_chunk {
+	struct phyr_chunk *next;
+	u64 start;
+	u16 used;
+	u8 shift;
+	u8 level;
+	union {
+		DECLARE_FLEX_ARRAY(u32, words);
+		DECLARE_FLEX_ARRAY(struct phyr_chunk *, slots);
+	};
+};
+
+enum phyr_form {
+	PHYR_FORM_DELTA,
+	PHYR_FORM_PAGE,
+	PHYR_FORM_BYTE,
+	PHYR_FORM_LONG,
+};
+
+static const u8 phyr_form_words[] = {
+	[PHYR_FORM_DELTA] = 1,
+	[PHYR_FORM_PAGE] = 2,
+	[PHYR_FORM_BYTE] = 3,
+	[PHYR_FORM_LONG] = PHYR_MAX_WORDS,
+};
+
+#define PHYR_CHUNK_CAP(shift, type)					\
+	((((size_t)1 << (shift)) - offsetof(struct phyr_chunk, words)) /	\
+	 sizeof(type))
+
+static_assert(sizeof(struct phyr_list) <= 64);
+static_assert(PHYR_CHUNK_SHIFT <= PAGE_SHIFT);
+/* A small leaf takes the two entries of a list leaving the inline form. */
+static_assert(PHYR_CHUNK_CAP(PHYR_SMALL_SHIFT, u32) >= 2 * PHYR_MAX_WORDS);
+static_assert(PHYR_CHUNK_CAP(PHYR_CHUNK_SHIFT, u32) <= U16_MAX);
+static_assert(PHYR_CHUNK_CAP(PHYR_SMALL_SHIFT, void *) >= 2);
+/* The page count of the 8-byte form lives between the tag and the address. */
+static_assert(PAGE_SHIFT >= 12);
+
+#ifdef CONFIG_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(phyr_fail_attr);
+
+static bool phyr_should_fail(size_t size)
+{
+	return should_fail_ex(&phyr_fail_attr, size, FAULT_NOWARN);
+}
+
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+static int __init phyr_fail_debugfs(void)
+{
+	return PTR_ERR_OR_ZERO(fault_create_debugfs_attr("fail_phyr", NULL,
+							 &phyr_fail_attr));
+}
+late_initcall(phyr_fail_debugfs);
+#endif
+#else
+static inline bool phyr_should_fail(size_t size)
+{
+	return false;
+}
+#endif
+
+#if IS_ENABLED(CONFIG_PHYR_KUNIT_TEST)
+static atomic_long_t phyr_nr_chunks;
+
+long phyr_chunks_live(void)
+{
+	return atomic_long_read(&phyr_nr_chunks);
+}
+EXPORT_SYMBOL_IF_KUNIT(phyr_chunks_live);
+
+static void phyr_count_chunk(long nr)
+{
+	atomic_long_add(nr, &phyr_nr_chunks);
+}
+#else
+static inline void phyr_count_chunk(long nr)
+{
+}
+#endif
+
+static unsigned int phyr_cap(const struct phyr_chunk *c)
+{
+	if (c->level)
+		return PHYR_CHUNK_CAP(c->shift, struct phyr_chunk *);
+	return PHYR_CHUNK_CAP(c->shift, u32);
+}
+
+static struct phyr_chunk *phyr_chunk_alloc(unsigned int shift, gfp_t gfp)
+{
+	struct phyr_chunk *c;
+
+	if (phyr_should_fail((size_t)1 << shift))
+		return NULL;
+	if (shift == PAGE_SHIFT)
+		c = (struct phyr_chunk *)__get_free_page(gfp);
+	else
+		c = kmalloc((size_t)1 << shift, gfp);
+	if (!c)
+		return NULL;
+	c->shift = shift;
+	phyr_count_chunk(1);
+	return c;
+}
+
+static void phyr_chunk_free(struct phyr_chunk *c)
+{
+	phyr_count_chunk(-1);
+	if (c->shift == PAGE_SHIFT)
+		free_page((unsigned long)c);
+	else
+		kfree(c);
+}
+
+static void phyr_chunk_reset(struct phyr_chunk *c, unsigned int level,
+			     u64 start)
+{
+	c->next = NULL;
+	c->start = start;
+	c->used = 0;
+	c->level = level;
+}
+
+static u64 phyr_get64(const u32 *p)
+{
+	return p[0] | (u64)p[1] << 32;
+}
+
+static void phyr_put64(u32 *p, u64 v)
+{
+	p[0] = lower_32_bits(v);
+	p[1] = upper_32_bits(v);
+}
+
+/* The address a 4-byte entry @delta frames away from @prev_end decodes to. */
+static phys_addr_t phyr_delta_addr(phys_addr_t prev_end, long delta)
+{
+	unsigned long pfn = (unsigned long)(prev_end >> PAGE_SHIFT) + delta;
+
+	return (phys_addr_t)pfn << PAGE_SHIFT;
+}
+
+static bool phyr_delta(phys_addr_t addr, phys_addr_t prev_end, long *delta)
+{
+	*delta = (long)((unsigned long)(addr >> PAGE_SHIFT) -
+			(unsigned long)(prev_end >> PAGE_SHIFT));
+	return *delta >= -PHYR_DELTA_MAX - 1 && *delta <= PHYR_DELTA_MAX &&
+	       phyr_delta_addr(prev_end, *delta) == addr;
+}
+
+/* Pick the smallest form for a range; @first rules out the 4-byte form. */
+static enum phyr_form phyr_pick(phys_addr_t addr, u64 len, unsigned int flags,
+				phys_addr_t prev_end, bool first)
+{
+	long delta;
+
+	if (flags)
+		return PHYR_FORM_LONG;
+	if (((u64)addr | len) & (PAGE_SIZE - 1))
+		return len <= PHYR_BYTE_MAX_LEN ? PHYR_FORM_BYTE : PHYR_FORM_LONG;
+	if (!first && len <= PHYR_DELTA_MAX_PAGES << PAGE_SHIFT &&
+	    phyr_delta(addr, prev_end, &delta))
+		return PHYR_FORM_DELTA;
+	if (len <= PHYR_PAGE_MAX_PAGES << PAGE_SHIFT)
+		return PHYR_FORM_PAGE;
+	return len <= PHYR_BYTE_MAX_LEN ? PHYR_FORM_BYTE : PHYR_FORM_LONG;
+}
+
+static unsigned int phyr_write(u32 *p, enum phyr_form form, phys_addr_t addr,
+			       u64 len, unsigned int flags,
+			       phys_addr_t prev_end)
+{
+	u64 pages_m1 = (len >> PAGE_SHIFT) - 1;
+	long delta;
+
+	switch (form) {
+	case PHYR_FORM_DELTA:
+		phyr_delta(addr, prev_end, &delta);
+		p[0] = (u32)delta << PHYR_DELTA_PFN_SHIFT |
+		       (u32)pages_m1 << PHYR_DELTA_PAGES_SHIFT;
+		break;
+	case PHYR_FORM_PAGE:
+		phyr_put64(p, (u64)addr | pages_m1 << 2 | 0x1);
+		break;
+	case PHYR_FORM_BYTE:
+		p[0] = (u32)(len - 1) << 3 | 0x3;
+		phyr_put64(p + 1, addr);
+		break;
+	case PHYR_FORM_LONG:
+		p[0] = flags << 3 | 0x7;
+		phyr_put64(p + 1, addr);
+		phyr_put64(p + 3, len);
+		break;
+	}
+	return phyr_form_words[form];
+}
+
+/* Decode the entry at @p into @r and @flags; return its size in words. */
+static unsigned int phyr_decode(const u32 *p, phys_addr_t prev_end,
+				struct phyr *r, unsigned int *flags)
+{
+	u32 word = p[0];
+	u64 v;
+
+	*flags = 0;
+	if (!(word & 0x1)) {
+		r->addr = phyr_delta_addr(prev_end,
+					  (s32)word >> PHYR_DELTA_PFN_SHIFT);
+		r->len = (u64)(((word >> PHYR_DELTA_PAGES_SHIFT) &
+				PHYR_DELTA_PAGES_MASK) + 1) << PAGE_SHIFT;
+		return 1;
+	}
+	if (!(word & 0x2)) {
+		v = phyr_get64(p);
+		r->addr = v & ~(u64)(PAGE_SIZE - 1);
+		r->len = (((v >> 2) & (PHYR_PAGE_MAX_PAGES - 1)) + 1) << PAGE_SHIFT;
+		return 2;
+	}
+	r->addr = phyr_get64(p + 1);
+	if (!(word & 0x4)) {
+		r->len = (u64)(word >> 3) + 1;
+		return 3;
+	}
+	r->len = phyr_get64(p + 3);
+	*flags = word >> 3;
+	return PHYR_MAX_WORDS;
+}
+
+static bool phyr_chunked(const struct phyr_list *pl)
+{
+	return pl->flags & PHYR_LIST_CHUNKED;
+}
+
+static unsigned int phyr_list_range_flags(const struct phyr_list *pl)
+{
+	return pl->flags & PHYR_LIST_P2P ? PHYR_RANGE_P2P : 0;
+}
+
+/* The last range of a non-empty list. */
+static unsigned int phyr_last(const struct phyr_list *pl, struct phyr *last)
+{
+	unsigned int flags;
+
+	if (!phyr_chunked(pl)) {
+		*last = pl->single;
+		return phyr_list_range_flags(pl);
+	}
+	phyr_decode(pl->tail->words + pl->tail_last, 0, last, &flags);
+	last->addr = pl->last_addr;
+	return flags;
+}
+
+static unsigned int phyr_nr_spares(const struct phyr_list *pl,
+				   unsigned int max)
+{
+	struct phyr_chunk *c;
+	unsigned int nr = 0;
+
+	if (!phyr_chunked(pl))
+		return 0;
+	for (c = pl->tail->next; c && nr < max; c = c->next)
+		nr++;
+	return nr;
+}
+
+static struct phyr_chunk *phyr_pop_spare(struct phyr_list *pl)
+{
+	struct phyr_chunk *c = pl->tail->next;
+
+	pl->tail->next = c->next;
+	return c;
+}
+
+/*
+ * Get @nr chunks for one operation, spares first.  All or nothing: when an
+ * allocation fails, the spares stay where they were.  Fresh chunks are
+ * page-sized, except @out[1] and later, which get @node_shift.
+ */
+static int phyr_grab(struct phyr_list *pl, struct phyr_chunk **out,
+		     unsigned int nr, unsigned int node_shift, gfp_t gfp)
+{
+	unsigned int nr_spare = phyr_nr_spares(pl, nr);
+	unsigned int i;
+
+	for (i = nr_spare; i < nr; i++) {
+		out[i] = phyr_chunk_alloc(i ? node_shift : PHYR_CHUNK_SHIFT,
+					  gfp);
+		if (!out[i])
+			goto out_free_fresh;
+	}
+	for (i = 0; i < nr_spare; i++)
+		out[i] = phyr_pop_spare(pl);
+	return 0;
+
+out_free_fresh:
+	while (i-- > nr_spare)
+		phyr_chunk_free(out[i]);
+	return -ENOMEM;
+}
+
+/*
+ * Append an empty leaf whose first range starts at list offset @start and
+ * make it the tail, with the index nodes it needs.
+ */
+static int phyr_add_leaf(struct phyr_list *pl, u64 start, gfp_t gfp)
+{
+	struct phyr_chunk *spine[PHYR_MAX_HEIGHT + 1];
+	struct phyr_chunk *new[PHYR_MAX_HEIGHT + 2];
+	unsigned int height = pl->height;
+	unsigned int level, top, nr, i;
+	struct phyr_chunk *c, *leaf, *child;
+	int ret;
+
+	c = pl->root;
+	for (level = height; level > 0; level--) {
+		spine[level] = c;
+		c = c->slots[c->used - 1];
+	}
+	/* The lowest index node with a free slot, or a new root above all. */
+	for (top = 1; top <= height; top++)
+		if (spine[top]->used < phyr_cap(spine[top]))
+			break;
+	if (top > height && WARN_ON_ONCE(height == PHYR_MAX_HEIGHT))
+		return -ENOMEM;
+	nr = 1 + (top <= height ? top - 1 : height + 1);
+
+	/* The leaf is new[0]; the first index node of a list is small. */
+	ret = phyr_grab(pl, new, nr,
+			height ? PHYR_CHUNK_SHIFT : PHYR_SMALL_SHIFT, gfp);
+	if (ret)
+		return ret;
+
+	leaf = new[0];
+	phyr_chunk_reset(leaf, 0, start);
+	leaf->next = pl->tail->next;
+	pl->tail->next = leaf;
+	pl->tail = leaf;
+
+	child = leaf;
+	for (i = 1; i < top && i <= height; i++) {
+		c = new[i];
+		phyr_chunk_reset(c, i, start);
+		c->slots[c->used++] = child;
+		child = c;
+	}
+	if (top <= height) {
+		spine[top]->slots[spine[top]->used++] = child;
+		return 0;
+	}
+	c = new[nr - 1];
+	phyr_chunk_reset(c, height + 1, pl->root->start);
+	c->slots[0] = pl->root;
+	c->slots[1] = child;
+	c->used = 2;
+	pl->root = c;
+	pl->height = height + 1;
+	return 0;
+}
+
+/* Leave the inline form: put @pl->single into a new leaf. */
+static int phyr_make_chunked(struct phyr_list *pl, struct phyr_chunk *leaf)
+{
+	struct phyr single = pl->single;
+	unsigned int flags = phyr_list_range_flags(pl);
+
+	phyr_chunk_reset(leaf, 0, 0);
+	if (pl->nr_ranges)
+		leaf->used = phyr_write(leaf->words,
+					phyr_pick(single.addr, single.len,
+						  flags, 0, true),
+					single.addr, single.len, flags, 0);
+	pl->root = leaf;
+	pl->tail = leaf;
+	pl->head = leaf;
+	pl->height = 0;
+	pl->tail_last = 0;
+	pl->last_addr = single.addr;
+	pl->flags |= PHYR_LIST_CHUNKED;
+	return 0;
+}
+
+/* Make the last range @last @len bytes longer. */
+static int phyr_grow_last(struct phyr_list *pl, const struct phyr *last,
+			  u64 len, unsigned int flags, gfp_t gfp)
+{
+	u64 new_len = last->len + len;
+	struct phyr_chunk *tail = pl->tail;
+	u32 *p = tail->words + pl->tail_last;
+	enum phyr_form form;
+	int ret;
+
+	if (!phyr_chunked(pl)) {
+		pl->single.len = new_len;
+		return 0;
+	}
+	if (!(*p & 0x1) && !(len & (PAGE_SIZE - 1)) &&
+	    new_len <= PHYR_DELTA_MAX_PAGES << PAGE_SHIFT) {
+		*p &= ~(PHYR_DELTA_PAGES_MASK << PHYR_DELTA_PAGES_SHIFT);
+		*p |= (u32)((new_len >> PAGE_SHIFT) - 1) <<
+		      PHYR_DELTA_PAGES_SHIFT;
+		return 0;
+	}
+	form = phyr_pick(last->addr, new_len, flags, 0, true);
+	if (pl->tail_last + phyr_form_words[form] > phyr_cap(tail)) {
+		ret = phyr_add_leaf(pl, pl->length - last->len, gfp);
+		if (ret)
+			return ret;
+		tail->used = pl->tail_last;
+		pl->tail_last = 0;
+		p = pl->tail->words;
+	}
+	pl->tail->used = pl->tail_last +
+			 phyr_write(p, form, last->addr, new_len, flags, 0);
+	return 0;
+}
+
+/* Add a range that does not merge with the last one. */
+static int phyr_push(struct phyr_list *pl, const struct phyr *last,
+		     phys_addr_t addr, u64 len, unsigned int flags, gfp_t gfp)
+{
+	phys_addr_t prev_end = last->addr + last->len;
+	struct phyr_chunk *tail;
+	enum phyr_form form;
+	int ret;
+
+	if (!phyr_chunked(pl)) {
+		struct phyr_chunk *leaf = phyr_chunk_alloc(PHYR_SMALL_SHIFT,
+							   gfp);
+
+		if (!leaf)
+			return -ENOMEM;
+		phyr_make_chunked(pl, leaf);
+	}
+	tail = pl->tail;
+	form = phyr_pick(addr, len, flags, prev_end, !tail->used);
+	if (tail->used + phyr_form_words[form] > phyr_cap(tail)) {
+		ret = phyr_add_leaf(pl, pl->length, gfp);
+		if (ret)
+			return ret;
+		tail = pl->tail;
+		form = phyr_pick(addr, len, flags, prev_end, true);
+	}
+	pl->tail_last = tail->used;
+	tail->used += phyr_write(tail->words + tail->used, form, addr, len,
+				 flags, prev_end);
+	pl->last_addr = addr;
+	pl->nr_ranges++;
+	return 0;
+}
+
+/* Append a valid range whose length does not overflow the list's. */
+static int __phyr_list_append(struct phyr_list *pl, phys_addr_t addr, u64 len,
+			      unsigned int flags, gfp_t gfp)
+{
+	struct phyr last = {};
+	unsigned int last_flags;
+	int ret;
+
+	if (!pl->nr_ranges && !phyr_chunked(pl)) {
+		pl->single.addr = addr;
+		pl->single.len = len;
+		pl->nr_ranges = 1;
+	} else {
+		last_flags = pl->nr_ranges ? phyr_last(pl, &last) : 0;
+		if (pl->nr_ranges && flags == last_flags && addr &&
+		    addr - 1 == last.addr + (last.len - 1))
+			ret = phyr_grow_last(pl, &last, len, flags, gfp);
+		else
+			ret = phyr_push(pl, &last, addr, len, flags, gfp);
+		if (ret)
+			return ret;
+	}
+	if (flags & PHYR_RANGE_P2P)
+		pl->flags |= PHYR_LIST_P2P;
+	pl->length += len;
+	pl->max_addr = max(pl->max_addr, addr + (phys_addr_t)(len - 1));
+	return 0;
+}
+
+static int phyr_check_range(const struct phyr_list *pl, phys_addr_t addr,
+			    u64 len)
+{
+	u64 total;
+
+	if (!len || len - 1 > (u64)(PHYS_ADDR_MAX - addr))
+		return -EINVAL;
+	if (check_add_overflow(pl->length, len, &total))
+		return -EOVERFLOW;
+	return 0;
+}
+
+/**
+ * phyr_list_append() - Add a range of memory to the end of a list.
+ * @pl: List.
+ * @addr: Physical address of the first byte.
+ * @len: Number of bytes.
+ * @gfp: Memory allocation flags.
+ *
+ * A range that starts where the last range of @pl ends is merged into it.
+ * On error, @pl is left as it was.
+ *
+ * Context: Any context that @gfp allows.  The caller must serialise
+ * changes to @pl against each other and against readers.
+ * Return: 0 on success, -EINVAL if @len is 0 or the range wraps around
+ * the end of the physical address space, -EOVERFLOW if the length of
+ * @pl would overflow, -ENOMEM if memory could not be allocated.
+ */
+int phyr_list_append(struct phyr_list *pl, phys_addr_t addr, u64 len,
+		     gfp_t gfp)
+{
+	int ret = phyr_check_range(pl, addr, len);
+
+	if (ret)
+		return ret;
+	return __phyr_list_append(pl, addr, len, 0, gfp);
+}
+EXPORT_SYMBOL_GPL(phyr_list_append);
+
+/**
+ * phyr_list_append_p2p() - Add a range of peer-to-peer memory to a list.
+ * @pl: List.
+ * @addr: CPU physical address of the first byte, in a PCI BAR.
+ * @len: Number of bytes.
+ * @gfp: Memory allocation flags.
+ *
+ * Like phyr_list_append(), for memory that a DMA mapping has to treat as
+ * PCI peer-to-peer memory.  Such a range only merges with a peer-to-peer
+ * range.  phyr_list_append_pages() and phyr_list_append_folio() recognise
+ * peer-to-peer pages by themselves.
+ *
+ * Context: Any context that @gfp allows.  The caller must serialise
+ * changes to @pl against each other and against readers.
+ * Return: 0 on success or an errno as for phyr_list_append().
+ */
+int phyr_list_append_p2p(struct phyr_list *pl, phys_addr_t addr, u64 len,
+			 gfp_t gfp)
+{
+	int ret = phyr_check_range(pl, addr, len);
+
+	if (ret)
+		return ret;
+	return __phyr_list_append(pl, addr, len, PHYR_RANGE_P2P, gfp);
+}
+EXPORT_SYMBOL_GPL(phyr_list_append_p2p);
+
+/**
+ * phyr_list_append_folio() - Add part of a folio to a list.
+ * @pl: List.
+ * @folio: Folio.
+ * @offset: Offset of the first byte in @folio.
+ * @len: Number of bytes.
+ * @gfp: Memory allocation flags.
+ *
+ * Context: Any context that @gfp allows.  The caller must serialise
+ * changes to @pl against each other and against readers.
+ * Return: 0 on success, -EINVAL if @len is 0 or the range does not lie
+ * within @folio, or an errno as for phyr_list_append().
+ */
+int phyr_list_append_folio(struct phyr_list *pl, struct folio *folio,
+			   size_t offset, size_t len, gfp_t gfp)
+{
+	unsigned int flags = 0;
+	phys_addr_t addr;
+	int ret;
+
+	if (!len || offset >= folio_size(folio) ||
+	    len > folio_size(folio) - offset)
+		return -EINVAL;
+	addr = PFN_PHYS(folio_pfn(folio)) + offset;
+	ret = phyr_check_range(pl, addr, len);
+	if (ret)
+		return ret;
+	if (is_pci_p2pdma_page(&folio->page))
+		flags = PHYR_RANGE_P2P;
+	return __phyr_list_append(pl, addr, len, flags, gfp);
+}
+EXPORT_SYMBOL_GPL(phyr_list_append_folio);
+
+/*
+ * How many entries of @pages, starting at the first, are consecutive pages
+ * of one folio.  Only a struct page comparison per page; everything else
+ * is done once per folio.
+ */
+static unsigned long phyr_folio_run(struct page **pages, unsigned long n)
+{
+	struct page *first = pages[0];
+	struct folio *folio = page_folio(first);
+	unsigned long i, nr;
+
+	if (!folio_test_large(folio))
+		return 1;
+	nr = min_t(unsigned long, n,
+		   folio_nr_pages(folio) - folio_page_idx(folio, first));
+	for (i = 1; i < nr; i++)
+		if (pages[i] != nth_page(first, i))
+			break;
+	return i;
+}
+
+/*
+ * The state of a list before a multi-range append, enough to take back
+ * whatever the append did.  Chunks only ever get added on the right, so
+ * the list's own fields, the fill of the tail leaf and of the index nodes
+ * on the right edge, and the last entry (which a merge rewrites) are all
+ * that can change.
+ */
+struct phyr_snapshot {
+	struct phyr_list pl;
+	unsigned int nr_spares;
+	u16 tail_used;
+	u16 spine_used[PHYR_MAX_HEIGHT + 1];
+	u32 last[PHYR_MAX_WORDS];
+};
+
+static void phyr_snapshot(const struct phyr_list *pl, struct phyr_snapshot *s)
+{
+	const struct phyr_chunk *c = pl->root;
+	unsigned int level;
+
+	s->pl = *pl;
+	if (!phyr_chunked(pl))
+		return;
+	s->nr_spares = phyr_nr_spares(pl, UINT_MAX);
+	s->tail_used = pl->tail->used;
+	memcpy(s->last, pl->tail->words + pl->tail_last,
+	       (pl->tail->used - pl->tail_last) * sizeof(u32));
+	for (level = pl->height; level > 0; level--) {
+		s->spine_used[level] = c->used;
+		c = c->slots[c->used - 1];
+	}
+}
+
+/* Move the chunks of subtree @c to the pile @pile. */
+static void phyr_pile_subtree(struct phyr_chunk *c, struct phyr_chunk **pile)
+{
+	unsigned int i;
+
+	if (c->level)
+		for (i = 0; i < c->used; i++)
+			phyr_pile_subtree(c->slots[i], pile);
+	c->next = *pile;
+	*pile = c;
+}
+
+static void phyr_free_nodes(struct phyr_chunk *node)
+{
+	unsigned int i;
+
+	if (node->level > 1)
+		for (i = 0; i < node->used; i++)
+			phyr_free_nodes(node->slots[i]);
+	phyr_chunk_free(node);
+}
+
+/* Undo everything done to @pl since phyr_snapshot() took @s. */
+static void phyr_rollback(struct phyr_list *pl, const struct phyr_snapshot *s)
+{
+	struct phyr_chunk *pile = NULL, *spares, *c;
+	unsigned int level, i, nr_spares;
+
+	if (!phyr_chunked(&s->pl)) {
+		/* Every chunk is new; there were no spares. */
+		phyr_list_destroy(pl);
+		*pl = s->pl;
+		return;
+	}
+
+	spares = pl->tail->next;
+	nr_spares = phyr_nr_spares(pl, UINT_MAX);
+
+	/* Index levels added on top, then the right edge of the old tree. */
+	c = pl->root;
+	for (level = pl->height; level > s->pl.height; level--) {
+		struct phyr_chunk *below = c->slots[0];
+
+		for (i = 1; i < c->used; i++)
+			phyr_pile_subtree(c->slots[i], &pile);
+		c->next = pile;
+		pile = c;
+		c = below;
+	}
+	for (; level > 0; level--) {
+		for (i = s->spine_used[level]; i < c->used; i++)
+			phyr_pile_subtree(c->slots[i], &pile);
+		c->used = s->spine_used[level];
+		c = c->slots[c->used - 1];
+	}
+
+	/* Spares used up by the append go back, the rest is freed. */
+	while (pile) {
+		c = pile;
+		pile = c->next;
+		if (nr_spares < s->nr_spares && c->shift == PHYR_CHUNK_SHIFT) {
+			c->next = spares;
+			spares = c;
+			nr_spares++;
+		} else {
+			phyr_chunk_free(c);
+		}
+	}
+
+	*pl = s->pl;
+	pl->tail->next = spares;
+	pl->tail->used = s->tail_used;
+	memcpy(pl->tail->words + pl->tail_last, s->last,
+	       (s->tail_used - pl->tail_last) * sizeof(u32));
+}
+
+/**
+ * phyr_list_append_pages() - Add an array of pages to a list.
+ * @pl: List.
+ * @pages: Pages, as pin_user_pages() returns them.
+ * @npages: Number of entries in @pages.
+ * @offset: Offset of the first byte in the first page.
+ * @len: Number of bytes, ending in the last page.
+ * @gfp: Memory allocation flags.
+ *
+ * Physically contiguous pages are merged into one range, and so are the
+ * pages of a folio.  Consecutive pages of a folio cost one struct page
+ * comparison each; the rest of the work is done once per folio.  Pages of
+ * PCI peer-to-peer memory are recognised and stored as such.  Either all
+ * of the pages are added or, on error, @pl is left as it was.
+ *
+ * Context: Any context that @gfp allows.  The caller must serialise
+ * changes to @pl against each other and against readers.
+ * Return: 0 on success, -EINVAL if @len is 0, @offset is not within a
+ * page or @npages is not the number of pages that @offset and @len span,
+ * -EOVERFLOW if the length of @pl would overflow, -ENOMEM if memory
+ * could not be allocated.
+ */
+int phyr_list_append_pages(struct phyr_list *pl, struct page **pages,
+			   unsigned long npages, unsigned long offset, u64 len,
+			   gfp_t gfp)
+{
+	struct phyr_snapshot snap;
+	unsigned long i, run;
+	u64 span, total, left = len;
+	int ret;
+
+	if (!len || offset >= PAGE_SIZE ||
+	    check_add_overflow(len, (u64)offset + PAGE_SIZE - 1, &span) ||
+	    span >> PAGE_SHIFT != npages)
+		return -EINVAL;
+	if (check_add_overflow(pl->length, len, &total))
+		return -EOVERFLOW;
+
+	phyr_snapshot(pl, &snap);
+	for (i = 0; i < npages; i += run) {
+		struct page *page = pages[i];
+		unsigned int flags = 0;
+		u64 bytes;
+
+		run = phyr_folio_run(pages + i, npages - i);
+		bytes = min(((u64)run << PAGE_SHIFT) - offset, left);
+		if (is_pci_p2pdma_page(page))
+			flags = PHYR_RANGE_P2P;
+		ret = __phyr_list_append(pl,
+					 PFN_PHYS(page_to_pfn(page)) + offset,
+					 bytes, flags, gfp);
+		if (ret) {
+			phyr_rollback(pl, &snap);
+			return ret;
+		}
+		left -= bytes;
+		offset = 0;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(phyr_list_append_pages);
+
+/**
+ * phyr_list_preload() - Reserve memory for appending to a list.
+ * @pl: List.
+ * @nr_ranges: Number of appends to reserve memory for.
+ * @gfp: Memory allocation flags.
+ *
+ * After this returns 0, the next @nr_ranges appends of one range each
+ * (phyr_list_append_pages() counts one per range it adds) do not allocate
+ * memory, so they can be made in atomic context or with a lock held.  The
+ * reservation assumes the largest entry form, so it may leave chunks
+ * unused; they are freed by phyr_list_destroy() and counted by
+ * phyr_list_mem_bytes().  A list of one range moves into chunks.
+ *
+ * Context: Any context that @gfp allows.  The caller must serialise
+ * changes to @pl against each other and against readers.
+ * Return: 0 on success, -ENOMEM if memory could not be allocated, in
+ * which case @pl is left as it was.
+ */
+int phyr_list_preload(struct phyr_list *pl, unsigned long nr_ranges,
+		      gfp_t gfp)
+{
+	const unsigned long per_leaf =
+		PHYR_CHUNK_CAP(PHYR_CHUNK_SHIFT, u32) / PHYR_MAX_WORDS;
+	const unsigned long fanout =
+		PHYR_CHUNK_CAP(PHYR_SMALL_SHIFT, struct phyr_chunk *) - 1;
+	struct phyr_chunk *c, *fresh = NULL;
+	unsigned long need, have, nodes;
+	unsigned int level;
+
+	if (!nr_ranges)
+		return 0;
+	/* Leaves for the entries, plus the index nodes above them. */
+	need = DIV_ROUND_UP(nr_ranges, per_leaf);
+	nodes = need;
+	for (level = 1; level <= pl->height + 1 || nodes > 1; level++) {
+		nodes = DIV_ROUND_UP(nodes, fanout);
+		need += nodes;
+	}
+	if (!phyr_chunked(pl))
+		need++;
+
+	have = phyr_nr_spares(pl, need);
+	for (; have < need; have++) {
+		c = phyr_chunk_alloc(PHYR_CHUNK_SHIFT, gfp);
+		if (!c)
+			goto out_free_fresh;
+		c->next = fresh;
+		fresh = c;
+	}
+	if (!fresh)
+		return 0;
+	if (!phyr_chunked(pl)) {
+		c = fresh;
+		fresh = c->next;
+		phyr_make_chunked(pl, c);
+	}
+	/* Fresh spares go after the existing ones, the order does not matter. */
+	for (c = pl->tail; c->next; c = c->next)
+		;
+	c->next = fresh;
+	return 0;
+
+out_free_fresh:
+	while (fresh) {
+		c = fresh;
+		fresh = c->next;
+		phyr_chunk_free(c);
+	}
+	return -ENOMEM;
+}
+EXPORT_SYMBOL_GPL(phyr_list_preload);
+
+/**
+ * phyr_list_destroy() - Free the memory of a list.
+ * @pl: List.
+ *
+ * Frees every chunk without looking at the entries, and leaves @pl empty
+ * and ready for reuse.  Does not touch the memory the list describes.
+ *
+ * Context: Any context.  The caller must own @pl.
+ */
+void phyr_list_destroy(struct phyr_list *pl)
+{
+	struct phyr_chunk *c, *next;
+
+	if (phyr_chunked(pl)) {
+		if (pl->height)
+			phyr_free_nodes(pl->root);
+		for (c = pl->head; c; c = next) {
+			next = c->next;
+			phyr_chunk_free(c);
+		}
+	}
+	phyr_list_init(pl);
+}
+EXPORT_SYMBOL_GPL(phyr_list_destroy);
+
+static size_t phyr_nodes_bytes(const struct phyr_chunk *node)
+{
+	size_t bytes = (size_t)1 << node->shift;
+	unsigned int i;
+
+	if (node->level > 1)
+		for (i = 0; i < node->used; i++)
+			bytes += phyr_nodes_bytes(node->slots[i]);
+	return bytes;
+}
+
+/**
+ * phyr_list_mem_bytes() - Memory used by a list.
+ * @pl: List.
+ *
+ * Walks the chunks of @pl, not its entries.
+ *
+ * Context: Any context.  The caller must keep @pl from changing.
+ * Return: Bytes allocated for @pl's chunks, including preloaded ones,
+ * but not for struct phyr_list itself.
+ */
+size_t phyr_list_mem_bytes(const struct phyr_list *pl)
+{
+	const struct phyr_chunk *c;
+	size_t bytes = 0;
+
+	if (!phyr_chunked(pl))
+		return 0;
+	if (pl->height)
+		bytes = phyr_nodes_bytes(pl->root);
+	for (c = pl->head; c; c = c->next)
+		bytes += (size_t)1 << c->shift;
+	return bytes;
+}
+EXPORT_SYMBOL_GPL(phyr_list_mem_bytes);
+
+static void phyr_iter_set_chunk(struct phyr_iter *iter,
+				const struct phyr_chunk *c)
+{
+	iter->chunk = c;
+	iter->pos = c->words;
+	iter->end = c->words + c->used;
+}
+
+/**
+ * phyr_iter_init() - Start iterating over a list.
+ * @iter: Iterator.
+ * @pl: List.
+ *
+ * Context: Any context.  Nobody may append to @pl while @iter is in use.
+ */
+void phyr_iter_init(struct phyr_iter *iter, const struct phyr_list *pl)
+{
+	iter->pl = pl;
+	iter->prev_end = 0;
+	iter->skip = 0;
+	iter->flags = 0;
+	iter->done = false;
+	if (phyr_chunked(pl)) {
+		phyr_iter_set_chunk(iter, pl->head);
+	} else {
+		iter->chunk = NULL;
+		iter->pos = NULL;
+		iter->end = NULL;
+	}
+}
+EXPORT_SYMBOL_GPL(phyr_iter_init);
+
+/**
+ * __phyr_iter_next() - Return the next range of a list (slow path).
+ * @iter: Iterator.
+ * @range: Filled with the next range.
+ *
+ * The part of phyr_iter_next() that is not inline: moving to the next
+ * chunk, the larger entry forms, lists without chunks and the end of the
+ * list.  Use phyr_iter_next() instead.
+ *
+ * Context: Any context.  Nobody may append to the list meanwhile.
+ * Return: %false when the list is exhausted.
+ */
+bool __phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
+{
+	const struct phyr_list *pl = iter->pl;
+	struct phyr r;
+
+	if (iter->done)
+		return false;
+	if (!iter->chunk) {
+		iter->done = true;
+		if (!pl->nr_ranges)
+			return false;
+		r = pl->single;
+		iter->flags = phyr_list_range_flags(pl);
+	} else {
+		while (iter->pos >= iter->end) {
+			if (iter->chunk == pl->tail) {
+				iter->done = true;
+				return false;
+			}
+			phyr_iter_set_chunk(iter, iter->chunk->next);
+		}
+		iter->pos += phyr_decode(iter->pos, iter->prev_end, &r,
+					 &iter->flags);
+		iter->prev_end = r.addr + r.len;
+	}
+	r.addr += iter->skip;
+	r.len -= iter->skip;
+	iter->skip = 0;
+	*range = r;
+	return true;
+}
+EXPORT_SYMBOL_GPL(__phyr_iter_next);
+
+/**
+ * phyr_iter_seek() - Move an iterator to a byte offset of its list.
+ * @iter: Iterator, set up with phyr_iter_init().
+ * @offset: Offset from the start of the list, in bytes.
+ *
+ * Finds the range that contains @offset in O(log n): a binary search on
+ * each level of the index, then a scan of one leaf.  The next range
+ * returned by phyr_iter_next() starts at @offset and runs to the end of
+ * that range; the ranges after it follow.
+ *
+ * Context: Any context.  Nobody may append to the list meanwhile.
+ * Return: %true if @offset lies within the list; otherwise %false and
+ * @iter is exhausted.
+ */
+bool phyr_iter_seek(struct phyr_iter *iter, u64 offset)
+{
+	const struct phyr_list *pl = iter->pl;
+	const struct phyr_chunk *c;
+	unsigned int level, flags, n;
+	phys_addr_t prev_end = 0;
+	const u32 *pos;
+	struct phyr r;
+	u64 start;
+
+	phyr_iter_init(iter, pl);
+	if (offset >= pl->length) {
+		iter->pos = iter->end;
+		iter->done = true;
+		return false;
+	}
+	if (!phyr_chunked(pl)) {
+		iter->skip = offset;
+		return true;
+	}
+
+	c = pl->root;
+	for (level = pl->height; level > 0; level--) {
+		unsigned int lo = 0, hi = c->used - 1;
+
+		/* The last child that starts at or before @offset. */
+		while (lo < hi) {
+			unsigned int mid = lo + (hi - lo + 1) / 2;
+
+			if (c->slots[mid]->start <= offset)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		c = c->slots[lo];
+	}
+
+	start = c->start;
+	for (pos = c->words; ; pos += n) {
+		n = phyr_decode(pos, prev_end, &r, &flags);
+		if (offset - start < r.len)
+			break;
+		start += r.len;
+		prev_end = r.addr + r.len;
+	}
+	phyr_iter_set_chunk(iter, c);
+	iter->pos = pos;
+	iter->prev_end = prev_end;
+	iter->skip = offset - start;
+	return true;
+}
+EXPORT_SYMBOL_GPL(phyr_iter_seek);
