@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * phyr_map() backend for dma-iommu: a whole phyr list in one IOVA range
+ *
+ * Coding conventions in this file:
+ *
+ * @pl is the list of CPU physical ranges, @map the mapping being built or
+ * torn down.  A range's "slot" is the granule-aligned part of the IOVA
+ * allocation that it is mapped into; "pos" is an offset from the start of
+ * the allocation.
+ */
+
+#include <linux/dma-map-ops.h>
+#include <linux/iommu.h>
+#include <linux/iova.h>
+#include <linux/log2.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/phyr-dma.h>
+
+#include "dma-iommu.h"
+
+/**
+ * DOC: IOMMU mapping of a phyr list
+ *
+ * The list is laid out in one IOVA allocation made with dma-iommu's own
+ * allocator, in two passes over the list.  The first pass classifies
+ * peer-to-peer ranges and computes the size: every range of host memory
+ * (or of peer-to-peer memory reached through the host bridge) gets a slot
+ * of whole IOVA granules, with its offset into the first granule kept, as
+ * iommu_dma_map_sg() does.  So consecutive ranges that start and end on
+ * granule boundaries are contiguous in IOVA space, and a list of such
+ * ranges maps to a single DMA range.
+ *
+ * The allocator aligns an allocation to its size rounded up to a power of
+ * two.  A range of at least the IOMMU's smallest large page (2 MiB with
+ * 4 KiB pages) is placed so that its IOVA is congruent to its physical
+ * address modulo that page size, padding the IOVA layout if needed, so
+ * that the IOMMU can map it with large pages.  Lists of naturally aligned
+ * folios need no padding and still map linearly.
+ *
+ * The second pass maps every slot with iommu_map_nosync() and the whole
+ * allocation is made visible with a single iommu_sync_map().  Peer-to-peer
+ * ranges with a bus address take no IOVA; they keep their bus address in
+ * the result, between the IOVA ranges around them.
+ *
+ * Unmapping walks the result: each IOVA range in it covers whole slots,
+ * which are unmapped into one IOTLB gather, flushed once, and the IOVA
+ * allocation is freed (through the flush queue when the domain has one).
+ *
+ * Untrusted devices and devices whose small kmalloc() buffers must be
+ * bounced get the IOMMU mapping only when every range is granule aligned,
+ * which exposes no memory beyond the list; anything else is refused with
+ * -EOPNOTSUPP rather than bounced or mapped unsafely.
+ */
+
+#if IS_ENABLED(CONFIG_PHYR_MAP_KUNIT_TEST)
+#include <kunit/visibility.h>
+
+static atomic_long_t phyr_iova_live;
+static atomic_long_t phyr_iommu_map_calls;
+
+/**
+ * iommu_dma_phyr_stats() - Counters of the IOMMU backend, for KUnit.
+ * @iova_live: Bytes of IOVA allocated and not yet freed.
+ * @map_calls: iommu_map_nosync() calls so far.
+ */
+void iommu_dma_phyr_stats(long *iova_live, long *map_calls)
+{
+	*iova_live = atomic_long_read(&phyr_iova_live);
+	*map_calls = atomic_long_read(&phyr_iommu_map_calls);
+}
+EXPORT_SYMBOL_IF_KUNIT(iommu_dma_phyr_stats);
+
+static void phyr_count_iova(long bytes)
+{
+	atomic_long_add(bytes, &phyr_iova_live);
+}
+
+static void phyr_count_map_call(void)
+{
+	atomic_long_inc(&phyr_iommu_map_calls);
+}
+#else
+static inline void phyr_count_iova(long bytes)
+{
+}
+
+static inline void phyr_count_map_call(void)
+{
+}
+#endif
+
+/* The smallest page size above the granule, 0 if there is none. */
+static size_t phyr_large_page(struct iommu_domain *domain,
+			      struct iova_domain *iovad)
+{
+	unsigned long sizes = domain->pgsize_bitmap & ~(iovad->granule * 2 - 1);
+
+	return sizes ? (size_t)1 << __ffs(sizes) : 0;
+}
+
+/* Offset of a range's first byte in the allocation, its slot starts at pos. */
+static size_t phyr_iova_place(size_t pos, const struct phyr *r,
+			      struct iova_domain *iovad, size_t large)
+{
+	if (large && r->len >= large) {
+		size_t want = (size_t)(r->addr & (large - 1)) -
+			      iova_offset(iovad, r->addr);
+
+		pos += (want - pos) & (large - 1);
+	}
+	return pos + iova_offset(iovad, r->addr);
+}
+
+static size_t phyr_iova_slot(const struct phyr *r, struct iova_domain *iovad)
+{
+	return iova_align(iovad, r->len + iova_offset(iovad, r->addr));
+}
+
+/* Unmap the slots of the IOVA ranges in @map->list into @gather. */
+static void phyr_iommu_unmap_slots(struct iommu_domain *domain,
+				   struct iova_domain *iovad,
+				   const struct phyr_list *dma,
+				   struct iommu_iotlb_gather *gather)
+{
+	struct phyr_iter iter;
+	struct phyr r;
+
+	phyr_list_for_each(dma, &iter, r) {
+		size_t start, size, unmapped;
+
+		if (iter.flags & PHYR_RANGE_P2P)
+			continue;
+		start = iova_align_down(iovad, r.addr);
+		size = phyr_iova_slot(&r, iovad);
+		unmapped = iommu_unmap_fast(domain, start, size, gather);
+		WARN_ON(unmapped != size);
+	}
+}
+
+/*
+ * First pass: classify, check and size.  Returns the IOVA bytes needed
+ * (0 when everything has a bus address) or a negative errno.
+ */
+static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
+				 struct iova_domain *iovad, size_t large,
+				 enum dma_data_direction dir)
+{
+	struct pci_p2pdma_map_state p2p_state = {};
+	struct phyr_iter iter;
+	size_t pos = 0, end;
+	struct phyr r;
+
+	phyr_list_for_each(pl, &iter, r) {
+		if (iter.flags & PHYR_RANGE_P2P) {
+			switch (phyr_map_p2p_type(&p2p_state, dev, r.addr,
+						  r.len)) {
+			case PCI_P2PDMA_MAP_BUS_ADDR:
+				continue;
+			case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:
+				break;
+			default:
+				return -EREMOTEIO;
+			}
+		}
+		if (dev_use_swiotlb(dev, r.len, dir) &&
+		    iova_offset(iovad, r.addr | r.len))
+			return -EOPNOTSUPP;
+		if (r.len > SSIZE_MAX)
+			return -EOVERFLOW;
+		pos = phyr_iova_place(pos, &r, iovad, large) -
+		      iova_offset(iovad, r.addr);
+		if (check_add_overflow(pos, phyr_iova_slot(&r, iovad), &end) ||
+		    end > SSIZE_MAX)
+			return -EOVERFLOW;
+		pos = end;
+	}
+	return pos;
+}
+
+/**
+ * iommu_dma_map_phyr() - Map a phyr list into one IOVA allocation.
+ * @dev: Device behind an IOMMU with a DMA domain.
+ * @pl: List of CPU physical ranges.
+ * @map: Empty mapping to fill in.
+ * @dir: DMA direction.
+ * @attrs: %DMA_ATTR_* attributes.
+ * @gfp: Allocation flags for the result list and IOMMU page tables.
+ *
+ * For phyr_map().  On error nothing is left mapped and the IOVA is freed;
+ * @map->list may hold ranges, which the caller frees.
+ *
+ * Context: Any context that @gfp allows.
+ * Return: 0 or a negative errno as for phyr_map().
+ */
+int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
+		       struct phyr_dma_map *map, enum dma_data_direction dir,
+		       unsigned long attrs, gfp_t gfp)
+{
+	struct iommu_domain *domain = iommu_get_dma_domain(dev);
+	struct iova_domain *iovad = iommu_dma_iovad(domain);
+	struct pci_p2pdma_map_state p2p_state = {};
+	bool coherent = dev_is_dma_coherent(dev);
+	int prot = dma_info_to_prot(dir, coherent, attrs);
+	size_t large = phyr_large_page(domain, iovad);
+	struct iommu_iotlb_gather gather;
+	struct phyr_iter iter;
+	size_t pos = 0, iova_len;
+	ssize_t layout;
+	dma_addr_t iova;
+	struct phyr r;
+	int ret;
+
+	map->backend = PHYR_MAP_IOMMU;
+	map->piece_max = U64_MAX;
+
+	ret = iommu_dma_deferred_attach(dev, domain);
+	if (ret)
+		return -EINVAL;
+	if (dma_get_min_align_mask(dev) > iova_mask(iovad))
+		return -EINVAL;
+
+	layout = phyr_iommu_layout(dev, pl, iovad, large, dir);
+	if (layout < 0)
+		return layout;
+	iova_len = layout;
+
+	iova = 0;
+	if (iova_len && !phyr_map_should_fail())
+		iova = iommu_dma_alloc_iova(domain, iova_len,
+					    dma_get_mask(dev), dev);
+	if (iova_len && !iova)
+		return -ENOMEM;
+	phyr_count_iova(iova_len);
+	map->iova = iova;
+	map->iova_len = iova_len;
+
+	phyr_list_for_each(pl, &iter, r) {
+		size_t place, slot;
+
+		if (iter.flags & PHYR_RANGE_P2P &&
+		    phyr_map_p2p_type(&p2p_state, dev, r.addr, r.len) ==
+		    PCI_P2PDMA_MAP_BUS_ADDR) {
+			ret = phyr_list_append_p2p(&map->list,
+						   r.addr + p2p_state.bus_off,
+						   r.len, gfp);
+			if (ret)
+				goto out_unmap;
+			continue;
+		}
+
+		place = phyr_iova_place(pos, &r, iovad, large);
+		slot = phyr_iova_slot(&r, iovad);
+		pos = place - iova_offset(iovad, r.addr);
+		if (!coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+			arch_sync_dma_for_device(r.addr, r.len, dir);
+
+		ret = -ENOMEM;
+		phyr_count_map_call();
+		if (!phyr_map_should_fail())
+			ret = iommu_map_nosync(domain, iova + pos,
+					       r.addr - iova_offset(iovad, r.addr),
+					       slot, prot, gfp);
+		if (ret)
+			goto out_unmap;
+		ret = phyr_list_append(&map->list, iova + place, r.len, gfp);
+		if (ret) {
+			iommu_iotlb_gather_init(&gather);
+			iommu_unmap_fast(domain, iova + pos, slot, &gather);
+			iommu_iotlb_sync(domain, &gather);
+			goto out_unmap;
+		}
+		pos += slot;
+	}
+
+	ret = -ENOMEM;
+	if (!iova_len || !phyr_map_should_fail())
+		ret = iova_len ? iommu_sync_map(domain, iova, iova_len) : 0;
+	if (ret)
+		goto out_unmap;
+	return 0;
+
+out_unmap:
+	iommu_iotlb_gather_init(&gather);
+	phyr_iommu_unmap_slots(domain, iovad, &map->list, &gather);
+	iommu_iotlb_sync(domain, &gather);
+	if (iova_len) {
+		iommu_dma_free_iova(domain->iova_cookie, iova, iova_len, NULL);
+		phyr_count_iova(-(long)iova_len);
+	}
+	return ret == -EINVAL || ret == -ENOMEM || ret == -EOVERFLOW ?
+	       ret : -ENOMEM;
+}
+
+static void phyr_iommu_arch_sync(const struct phyr_list *pl,
+				 enum dma_data_direction dir, bool for_cpu)
+{
+	struct phyr_iter iter;
+	struct phyr r;
+
+	phyr_list_for_each(pl, &iter, r) {
+		if (iter.flags & PHYR_RANGE_P2P)
+			continue;
+		if (for_cpu)
+			arch_sync_dma_for_cpu(r.addr, r.len, dir);
+		else
+			arch_sync_dma_for_device(r.addr, r.len, dir);
+	}
+	if (for_cpu)
+		arch_sync_dma_for_cpu_all();
+}
+
+/**
+ * iommu_dma_unmap_phyr() - Unmap what iommu_dma_map_phyr() mapped.
+ * @dev: Device the list was mapped for.
+ * @pl: The list that was mapped.
+ * @map: The mapping.
+ * @dir: DMA direction.
+ * @attrs: %DMA_ATTR_* attributes.
+ *
+ * One IOTLB gather for all slots, one flush, one IOVA free.  Does not free
+ * @map.
+ *
+ * Context: Any context.
+ */
+void iommu_dma_unmap_phyr(struct device *dev, const struct phyr_list *pl,
+			  struct phyr_dma_map *map,
+			  enum dma_data_direction dir, unsigned long attrs)
+{
+	struct iommu_domain *domain = iommu_get_dma_domain(dev);
+	struct iova_domain *iovad = iommu_dma_iovad(domain);
+	struct iommu_iotlb_gather gather;
+
+	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !dev_is_dma_coherent(dev))
+		phyr_iommu_arch_sync(pl, dir, true);
+
+	if (!map->iova_len)
+		return;
+	iommu_iotlb_gather_init(&gather);
+	gather.queued = iommu_dma_fq_enabled(domain);
+	phyr_iommu_unmap_slots(domain, iovad, &map->list, &gather);
+	if (!gather.queued)
+		iommu_iotlb_sync(domain, &gather);
+	iommu_dma_free_iova(domain->iova_cookie, map->iova, map->iova_len,
+			    &gather);
+	phyr_count_iova(-(long)map->iova_len);
+}
+
+/**
+ * iommu_dma_sync_phyr_for_cpu() - Sync an IOMMU phyr mapping for the CPU.
+ * @dev: Device the list was mapped for.
+ * @pl: The list that was mapped.
+ * @map: The mapping.
+ * @dir: DMA direction.
+ *
+ * Nothing is ever bounced, so only non-coherent devices need work.
+ *
+ * Context: Any context.
+ */
+void iommu_dma_sync_phyr_for_cpu(struct device *dev,
+				 const struct phyr_list *pl,
+				 const struct phyr_dma_map *map,
+				 enum dma_data_direction dir)
+{
+	if (!dev_is_dma_coherent(dev))
+		phyr_iommu_arch_sync(pl, dir, true);
+}
+
+/**
+ * iommu_dma_sync_phyr_for_device() - Sync an IOMMU phyr mapping for DMA.
+ * @dev: Device the list was mapped for.
+ * @pl: The list that was mapped.
+ * @map: The mapping.
+ * @dir: DMA direction.
+ *
+ * Context: Any context.
+ */
+void iommu_dma_sync_phyr_for_device(struct device *dev,
+				    const struct phyr_list *pl,
+				    const struct phyr_dma_map *map,
+				    enum dma_data_direction dir)
+{
+	if (!dev_is_dma_coherent(dev))
+		phyr_iommu_arch_sync(pl, dir, false);
+}
