@@ -134,6 +134,7 @@ static_assert(PHYR_CHUNK_SHIFT <= PAGE_SHIFT);
 static_assert(PHYR_CHUNK_CAP(PHYR_SMALL_SHIFT, u32) >= 2 * PHYR_MAX_WORDS);
 static_assert(PHYR_CHUNK_CAP(PHYR_CHUNK_SHIFT, u32) <= U16_MAX);
 static_assert(PHYR_CHUNK_CAP(PHYR_SMALL_SHIFT, void *) >= 2);
+static_assert(PHYR_CHUNK_CAP(PHYR_CHUNK_SHIFT, u32) / PHYR_MAX_WORDS > 2);
 /* The page count of the 8-byte form lives between the tag and the address. */
 static_assert(PAGE_SHIFT >= 12);
 
@@ -484,15 +485,17 @@ static int phyr_grow_last(struct phyr_list *pl, const struct phyr *last,
 			  u64 len, unsigned int flags, gfp_t gfp)
 {
 	u64 new_len = last->len + len;
-	struct phyr_chunk *tail = pl->tail;
-	u32 *p = tail->words + pl->tail_last;
+	struct phyr_chunk *tail;
 	enum phyr_form form;
+	u32 *p;
 	int ret;
 
 	if (!phyr_chunked(pl)) {
 		pl->single.len = new_len;
 		return 0;
 	}
+	tail = pl->tail;
+	p = tail->words + pl->tail_last;
 	if (!(*p & 0x1) && !(len & (PAGE_SIZE - 1)) &&
 	    new_len <= PHYR_DELTA_MAX_PAGES << PAGE_SHIFT) {
 		*p &= ~(PHYR_DELTA_PAGES_MASK << PHYR_DELTA_PAGES_SHIFT);
@@ -889,8 +892,13 @@ EXPORT_SYMBOL_GPL(phyr_list_append_pages);
 int phyr_list_preload(struct phyr_list *pl, unsigned long nr_ranges,
 		      gfp_t gfp)
 {
+	/*
+	 * A leaf is only left behind when an entry of at most
+	 * PHYR_MAX_WORDS does not fit, so it holds at least per_leaf + 1
+	 * entries, one of which may be a last range that moved in.
+	 */
 	const unsigned long per_leaf =
-		PHYR_CHUNK_CAP(PHYR_CHUNK_SHIFT, u32) / PHYR_MAX_WORDS;
+		PHYR_CHUNK_CAP(PHYR_CHUNK_SHIFT, u32) / PHYR_MAX_WORDS - 2;
 	const unsigned long fanout =
 		PHYR_CHUNK_CAP(PHYR_SMALL_SHIFT, struct phyr_chunk *) - 1;
 	struct phyr_chunk *c, *fresh = NULL;
@@ -899,8 +907,8 @@ int phyr_list_preload(struct phyr_list *pl, unsigned long nr_ranges,
 
 	if (!nr_ranges)
 		return 0;
-	/* Leaves for the entries, plus the index nodes above them. */
-	need = DIV_ROUND_UP(nr_ranges, per_leaf);
+	/* Leaves for the entries and a moved last range, and their index. */
+	need = DIV_ROUND_UP(nr_ranges, per_leaf) + 1;
 	nodes = need;
 	for (level = 1; level <= pl->height + 1 || nodes > 1; level++) {
 		nodes = DIV_ROUND_UP(nodes, fanout);
