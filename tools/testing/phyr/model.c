@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The model of a phyr list and the checks against it.
+ *
+ * Every operation runs on the phyr list and on the model, and then the
+ * two are compared in full.  An operation that fails must leave the list
+ * bit for bit as it was and must not leak; an operation that the last
+ * phyr_list_preload() paid for runs with every allocation failing and
+ * must not even try to allocate.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include "model.h"
+
+u64 rnd(u64 *state)
+{
+	u64 z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+u64 rnd_below(u64 *state, u64 n)
+{
+	return n ? rnd(state) % n : 0;
+}
+
+static void model_reset(struct model *m)
+{
+	m->nr = 0;
+	m->length = 0;
+	m->max_addr = 0;
+	m->p2p = false;
+}
+
+static bool model_merges(const struct model *m, phys_addr_t addr, bool p2p)
+{
+	const struct mrange *last;
+
+	if (!m->nr)
+		return false;
+	last = &m->r[m->nr - 1];
+	return last->p2p == p2p && addr && addr - 1 == mrange_last(last);
+}
+
+/* Add a valid range; return true if it merged into the last one. */
+static bool model_add(struct model *m, phys_addr_t addr, u64 len, bool p2p)
+{
+	struct mrange *r;
+	phys_addr_t last = addr + (phys_addr_t)(len - 1);
+	bool merged = model_merges(m, addr, p2p);
+
+	if (merged) {
+		m->r[m->nr - 1].len += len;
+	} else {
+		if (m->nr == m->cap) {
+			m->cap = m->cap ? 2 * m->cap : 64;
+			m->r = realloc(m->r, m->cap * sizeof(*m->r));
+			if (!m->r)
+				abort();
+		}
+		r = &m->r[m->nr++];
+		r->addr = addr;
+		r->len = len;
+		r->start = m->length;
+		r->p2p = p2p;
+	}
+	m->length += len;
+	if (last > m->max_addr)
+		m->max_addr = last;
+	m->p2p |= p2p;
+	return merged;
+}
+
+static int model_check_range(const struct model *m, phys_addr_t addr, u64 len)
+{
+	u64 total;
+
+	if (!len || len - 1 > (u64)(PHYS_ADDR_MAX - addr))
+		return -EINVAL;
+	if (__builtin_add_overflow(m->length, len, &total))
+		return -EOVERFLOW;
+	return 0;
+}
+
+void h_init(struct harness *h, u64 seed)
+{
+	memset(h, 0, sizeof(*h));
+	phyr_list_init(&h->pl);
+	h->chunk_free = true;
+	h->rng = seed;
+}
+
+void h_exit(struct harness *h)
+{
+	phyr_list_destroy(&h->pl);
+	free(h->m.r);
+	h->m.r = NULL;
+	h->m.cap = 0;
+	model_reset(&h->m);
+}
+
+void h_log(struct harness *h, const char *fmt, ...)
+{
+	char *line = h->log[h->nr_ops % H_LOG_LINES];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(h->log[0]), "op %lu: ", h->nr_ops);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(h->log[0]) - n, fmt, ap);
+	va_end(ap);
+	if (h->verbose)
+		fprintf(stderr, "%s\n", line);
+	h->nr_ops++;
+}
+
+void h_dump_log(const struct harness *h)
+{
+	unsigned long i = h->nr_ops > H_LOG_LINES ? h->nr_ops - H_LOG_LINES : 0;
+
+	fprintf(stderr, "last operations:\n");
+	for (; i < h->nr_ops; i++)
+		fprintf(stderr, "  %s\n", h->log[i % H_LOG_LINES]);
+}
+
+int h_fail(struct harness *h, const char *file, int line, const char *fmt,
+	   ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "FAIL %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (list: %lu ranges, %llu bytes; model: %lu, %llu)\n",
+		phyr_list_nr_ranges(&h->pl),
+		(unsigned long long)phyr_list_length(&h->pl), h->m.nr,
+		(unsigned long long)h->m.length);
+	h_dump_log(h);
+	return -1;
+}
+
+struct pre {
+	struct phyr_list pl;
+	long live;
+	size_t bytes;
+	unsigned long allocs;
+	unsigned long failed;
+	unsigned long warnings;
+	bool atomic;
+};
+
+/*
+ * Snapshot before an operation that takes @cost appends of what
+ * phyr_list_preload() reserved (-1: not an append), and arm the
+ * failure injection.
+ */
+static void h_arm(struct harness *h, struct pre *pre, long cost)
+{
+	pre->pl = h->pl;
+	pre->live = shim_live_allocs;
+	pre->bytes = shim_live_bytes;
+	pre->allocs = shim_nr_allocs;
+	pre->failed = shim_nr_failed;
+	pre->warnings = shim_warnings;
+	pre->atomic = cost >= 0 && h->budget && h->budget >= (unsigned long)cost;
+	if (!pre->atomic && cost >= 0)
+		h->budget = 0;
+	if (pre->atomic)
+		shim_fail_all();
+	else if (h->inj.nth)
+		shim_fail_nth = h->inj.nth;
+	else if (h->inj.permille)
+		shim_fail_random(h->inj.after, h->inj.permille, h->inj.seed);
+}
+
+/* Check the outcome of an operation; the model is updated by the caller. */
+static int h_done(struct harness *h, const struct pre *pre, int ret,
+		  int expect, const char *what)
+{
+	shim_fail_off();
+	if (pre->atomic) {
+		H_CHECK(h, shim_nr_allocs == pre->allocs,
+			"%s allocated after phyr_list_preload()", what);
+		h->nr_atomic++;
+	}
+	if (ret == -ENOMEM) {
+		H_CHECK(h, !expect && shim_nr_failed > pre->failed,
+			"%s: -ENOMEM without an allocation failure (expected %d)",
+			what, expect);
+		h->nr_enomem++;
+	} else {
+		H_CHECK(h, ret == expect, "%s returned %d, expected %d", what,
+			ret, expect);
+	}
+	if (ret) {
+		H_CHECK(h, !memcmp(&h->pl, &pre->pl, sizeof(h->pl)),
+			"%s failed with %d but changed the list", what, ret);
+		H_CHECK(h, shim_live_allocs == pre->live &&
+			shim_live_bytes == pre->bytes,
+			"%s failed with %d and leaked %ld objects, %zd bytes",
+			what, ret, shim_live_allocs - pre->live,
+			(ssize_t)(shim_live_bytes - pre->bytes));
+	} else {
+		H_CHECK(h, shim_warnings == pre->warnings,
+			"%s warned on a valid call", what);
+	}
+	return 0;
+}
+
+int h_append(struct harness *h, phys_addr_t addr, u64 len, bool p2p,
+	     gfp_t gfp)
+{
+	int expect = model_check_range(&h->m, addr, len);
+	struct pre pre;
+	int ret;
+
+	h_log(h, "append%s(%#llx, %#llx)", p2p ? "_p2p" : "",
+	      (unsigned long long)addr, (unsigned long long)len);
+	h_arm(h, &pre, 1);
+	if (p2p)
+		ret = phyr_list_append_p2p(&h->pl, addr, len, gfp);
+	else
+		ret = phyr_list_append(&h->pl, addr, len, gfp);
+	if (h_done(h, &pre, ret, expect, "append"))
+		return -1;
+	if (!ret) {
+		model_add(&h->m, addr, len, p2p);
+		if (pre.atomic)
+			h->budget--;
+	}
+	return h_check(h);
+}
+
+int h_append_folio(struct harness *h, struct folio *folio, size_t offset,
+		   size_t len, gfp_t gfp)
+{
+	phys_addr_t addr = PFN_PHYS(folio_pfn(folio)) + offset;
+	bool p2p = is_pci_p2pdma_page(&folio->page);
+	int expect = 0;
+	struct pre pre;
+	int ret;
+
+	h_log(h, "append_folio(pfn %#lx order %u, %#zx, %#zx)",
+	      folio_pfn(folio), folio_order(folio), offset, len);
+	if (!len || offset >= folio_size(folio) ||
+	    len > folio_size(folio) - offset)
+		expect = -EINVAL;
+	else
+		expect = model_check_range(&h->m, addr, len);
+	h_arm(h, &pre, 1);
+	ret = phyr_list_append_folio(&h->pl, folio, offset, len, gfp);
+	if (h_done(h, &pre, ret, expect, "append_folio"))
+		return -1;
+	if (!ret) {
+		model_add(&h->m, addr, len, p2p);
+		if (pre.atomic)
+			h->budget--;
+	}
+	return h_check(h);
+}
+
+/*
+ * What phyr_list_append_pages() should do, page by page: add each piece
+ * to @m, or with @m %NULL count the ranges it would add to @cur, which is
+ * what it takes of a preload.
+ */
+static unsigned long pages_apply(struct model *m, const struct model *cur,
+				 struct page **pages, unsigned long npages,
+				 unsigned long offset, u64 len)
+{
+	struct mrange last = {};
+	unsigned long i, added = 0;
+	bool have_last = cur->nr;
+
+	if (have_last)
+		last = cur->r[cur->nr - 1];
+	for (i = 0; i < npages; i++) {
+		phys_addr_t addr = page_to_phys(pages[i]) + offset;
+		u64 bytes = min_t(u64, PAGE_SIZE - offset, len);
+		bool p2p = is_pci_p2pdma_page(pages[i]);
+
+		if (m) {
+			model_add(m, addr, bytes, p2p);
+		} else if (have_last && last.p2p == p2p && addr &&
+			   addr - 1 == mrange_last(&last)) {
+			last.len += bytes;
+		} else {
+			last = (struct mrange){ addr, bytes, 0, p2p };
+			have_last = true;
+			added++;
+		}
+		len -= bytes;
+		offset = 0;
+	}
+	return added;
+}
+
+int h_append_pages(struct harness *h, struct page **pages,
+		   unsigned long npages, unsigned long offset, u64 len,
+		   gfp_t gfp)
+{
+	long cost = 0;
+	u64 span, total;
+	int expect = 0;
+	struct pre pre;
+	int ret;
+
+	h_log(h, "append_pages(%lu pages from pfn %#lx, offset %#lx, len %#llx)",
+	      npages, npages ? page_to_pfn(pages[0]) : 0, offset,
+	      (unsigned long long)len);
+	if (!len || offset >= PAGE_SIZE ||
+	    __builtin_add_overflow(len, (u64)offset + PAGE_SIZE - 1, &span) ||
+	    span >> PAGE_SHIFT != npages)
+		expect = -EINVAL;
+	else if (__builtin_add_overflow(h->m.length, len, &total))
+		expect = -EOVERFLOW;
+	else
+		cost = pages_apply(NULL, &h->m, pages, npages, offset, len);
+	h_arm(h, &pre, cost);
+	ret = phyr_list_append_pages(&h->pl, pages, npages, offset, len, gfp);
+	if (h_done(h, &pre, ret, expect, "append_pages"))
+		return -1;
+	if (!ret) {
+		pages_apply(&h->m, &h->m, pages, npages, offset, len);
+		if (pre.atomic)
+			h->budget -= cost;
+	}
+	return h_check(h);
+}
+
+int h_preload(struct harness *h, unsigned long nr, gfp_t gfp)
+{
+	struct pre pre;
+	int ret;
+
+	h_log(h, "preload(%lu)", nr);
+	h_arm(h, &pre, -1);
+	ret = phyr_list_preload(&h->pl, nr, gfp);
+	if (h_done(h, &pre, ret, 0, "preload"))
+		return -1;
+	if (!ret && nr) {
+		h->budget = nr;
+		h->chunk_free = false;
+	}
+	return h_check(h);
+}
+
+int h_destroy(struct harness *h)
+{
+	h_log(h, "destroy()");
+	phyr_list_destroy(&h->pl);
+	model_reset(&h->m);
+	h->budget = 0;
+	h->chunk_free = true;
+	H_CHECK(h, shim_live_allocs == 0 && shim_live_bytes == 0,
+		"destroy left %ld objects", shim_live_allocs);
+	H_CHECK(h, phyr_chunks_live() == 0, "%ld chunks", phyr_chunks_live());
+	return h_check(h);
+}
+
+static int h_check_range(struct harness *h, const struct phyr *r,
+			 const struct phyr_iter *iter, const struct mrange *mr,
+			 u64 skip, unsigned long i)
+{
+	H_CHECK(h, r->addr == mr->addr + skip && r->len == mr->len - skip,
+		"range %lu is %#llx+%#llx, model %#llx+%#llx (skip %#llx)", i,
+		(unsigned long long)r->addr, (unsigned long long)r->len,
+		(unsigned long long)mr->addr, (unsigned long long)mr->len,
+		(unsigned long long)skip);
+	H_CHECK(h, !!(iter->flags & PHYR_RANGE_P2P) == mr->p2p,
+		"range %lu flags %#x, model p2p %d", i, iter->flags, mr->p2p);
+	return 0;
+}
+
+int h_check(struct harness *h)
+{
+	const struct phyr_list *pl = &h->pl;
+	const struct model *m = &h->m;
+	struct phyr_iter iter;
+	struct phyr r;
+	unsigned long i = 0;
+
+	H_CHECK(h, phyr_list_nr_ranges(pl) == m->nr, "nr_ranges %lu",
+		phyr_list_nr_ranges(pl));
+	H_CHECK(h, phyr_list_empty(pl) == !m->nr, "empty");
+	H_CHECK(h, phyr_list_length(pl) == m->length, "length %#llx",
+		(unsigned long long)phyr_list_length(pl));
+	H_CHECK(h, phyr_list_max_addr(pl) == m->max_addr,
+		"max_addr %#llx, model %#llx",
+		(unsigned long long)phyr_list_max_addr(pl),
+		(unsigned long long)m->max_addr);
+	H_CHECK(h, phyr_list_has_p2p(pl) == m->p2p, "has_p2p");
+	H_CHECK(h, phyr_chunks_live() == shim_live_allocs,
+		"phyr_chunks_live() %ld, allocator %ld", phyr_chunks_live(),
+		shim_live_allocs);
+	H_CHECK(h, phyr_list_mem_bytes(pl) == shim_live_bytes,
+		"mem_bytes %zu, allocator %zu", phyr_list_mem_bytes(pl),
+		shim_live_bytes);
+	if (m->nr > 1)
+		h->chunk_free = false;
+	if (h->chunk_free)
+		H_CHECK(h, shim_live_allocs == 0,
+			"a list of one range allocated %ld chunks",
+			shim_live_allocs);
+	if (h->lazy)
+		return 0;
+
+	phyr_list_for_each(pl, &iter, r) {
+		H_CHECK(h, i < m->nr, "iteration returned more than %lu ranges",
+			m->nr);
+		if (h_check_range(h, &r, &iter, &m->r[i], 0, i))
+			return -1;
+		i++;
+	}
+	H_CHECK(h, i == m->nr, "iteration returned %lu ranges", i);
+	H_CHECK(h, !phyr_iter_next(&iter, &r), "iteration restarted");
+	return 0;
+}
+
+/* Index of the model range that contains list offset @offset. */
+static unsigned long model_find(const struct model *m, u64 offset)
+{
+	unsigned long lo = 0, hi = m->nr - 1;
+
+	while (lo < hi) {
+		unsigned long mid = lo + (hi - lo + 1) / 2;
+
+		if (m->r[mid].start <= offset)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+int h_check_seek(struct harness *h, u64 offset, unsigned long follow)
+{
+	const struct model *m = &h->m;
+	struct phyr_iter iter;
+	unsigned long i, n;
+	struct phyr r;
+	bool found;
+
+	phyr_iter_init(&iter, &h->pl);
+	found = phyr_iter_seek(&iter, offset);
+	H_CHECK(h, found == (offset < m->length), "seek(%#llx) returned %d",
+		(unsigned long long)offset, found);
+	if (!found) {
+		H_CHECK(h, !phyr_iter_next(&iter, &r),
+			"seek(%#llx) beyond the end, then a range",
+			(unsigned long long)offset);
+		return 0;
+	}
+	i = model_find(m, offset);
+	H_CHECK(h, phyr_iter_next(&iter, &r), "seek(%#llx), then no range",
+		(unsigned long long)offset);
+	if (h_check_range(h, &r, &iter, &m->r[i], offset - m->r[i].start, i))
+		return -1;
+	for (n = 0; n < follow && ++i < m->nr; n++) {
+		H_CHECK(h, phyr_iter_next(&iter, &r),
+			"seek(%#llx): range %lu missing",
+			(unsigned long long)offset, i);
+		if (h_check_range(h, &r, &iter, &m->r[i], 0, i))
+			return -1;
+	}
+	if (i >= m->nr)
+		H_CHECK(h, !phyr_iter_next(&iter, &r),
+			"seek(%#llx): a range after the last",
+			(unsigned long long)offset);
+	return 0;
+}
+
+/* Seek to the boundaries of (a sample of) the ranges and at random. */
+int h_check_seeks(struct harness *h, unsigned int nr_random)
+{
+	const struct model *m = &h->m;
+	const u64 ends[] = { 0, 1, m->length - 1, m->length, m->length + 1,
+			     U64_MAX };
+	unsigned long i, k, nr = m->nr < 48 ? m->nr : 48;
+
+	for (k = 0; k < ARRAY_SIZE(ends); k++)
+		if (h_check_seek(h, ends[k], 2))
+			return -1;
+	for (k = 0; k < nr; k++) {
+		const struct mrange *r;
+
+		i = m->nr <= 48 ? k : rnd_below(&h->rng, m->nr);
+		r = &m->r[i];
+		if (h_check_seek(h, r->start, 2) ||
+		    h_check_seek(h, r->start - 1, 2) ||
+		    h_check_seek(h, r->start + r->len - 1, 2) ||
+		    h_check_seek(h, r->start + rnd_below(&h->rng, r->len), 2))
+			return -1;
+	}
+	for (k = 0; k < nr_random; k++)
+		if (h_check_seek(h, rnd_below(&h->rng, m->length + 1),
+				 k ? 2 : ULONG_MAX))
+			return -1;
+	return 0;
+}
+
+static u64 model_blocks(const struct model *m, unsigned int shift)
+{
+	u64 nr = 0;
+	unsigned long i;
+
+	for (i = 0; i < m->nr; i++)
+		nr += (u64)(mrange_last(&m->r[i]) >> shift) -
+		      (m->r[i].addr >> shift) + 1;
+	return nr;
+}
+
+/*
+ * Compare phyr_list_for_each_block() with the model, with @shift or the
+ * smallest larger shift that yields at most @max_blocks blocks.
+ */
+int h_check_blocks(struct harness *h, unsigned int shift, u64 max_blocks)
+{
+	const struct model *m = &h->m;
+	struct phyr_block_iter biter;
+	phys_addr_t addr, want;
+	unsigned long i = 0;
+	u64 left = 0;
+
+	while (shift < PHYS_BITS - 1 && model_blocks(m, shift) > max_blocks)
+		shift++;
+	want = 0;
+	phyr_list_for_each_block(&h->pl, &biter, addr, shift) {
+		if (!left) {
+			H_CHECK(h, i < m->nr, "shift %u: blocks after the last",
+				shift);
+			want = m->r[i].addr >> shift << shift;
+			left = (u64)(mrange_last(&m->r[i]) >> shift) -
+			       (m->r[i].addr >> shift) + 1;
+			i++;
+		}
+		H_CHECK(h, addr == want, "shift %u: block %#llx, model %#llx",
+			shift, (unsigned long long)addr,
+			(unsigned long long)want);
+		want += (phys_addr_t)1 << shift;
+		left--;
+	}
+	H_CHECK(h, i == m->nr && !left, "shift %u: blocks stop at range %lu",
+		shift, i);
+	return 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A phyr list next to a trivial model of it (an array of ranges), the
+ * operations that act on both, and the checks that compare them.  Shared
+ * by the unit tests, the random test and the fuzzer.
+ */
+#ifndef _PHYR_MODEL_H
+#define _PHYR_MODEL_H
+
+#include <linux/phyr.h>
+#include "shim.h"
+
+#define PHYS_BITS	(8 * (unsigned int)sizeof(phys_addr_t))
+
+struct mrange {
+	phys_addr_t addr;
+	u64 len;
+	u64 start;		/* list offset of the first byte */
+	bool p2p;
+};
+
+struct model {
+	struct mrange *r;
+	unsigned long nr;
+	unsigned long cap;
+	u64 length;
+	phys_addr_t max_addr;
+	bool p2p;
+};
+
+/* Allocation failures to inject into the next operation. */
+struct inject {
+	unsigned long nth;	/* fail the nth allocation */
+	unsigned long after;	/* or fail at random after this many */
+	unsigned int permille;
+	u64 seed;
+};
+
+#define H_LOG_LINES	24
+
+struct harness {
+	struct phyr_list pl;
+	struct model m;
+	struct inject inj;
+	/* Appends that the last phyr_list_preload() pays for. */
+	unsigned long budget;
+	/* Nothing preloaded and at most one range so far: no chunk allowed. */
+	bool chunk_free;
+	bool verbose;
+	/* Skip the full iteration in h_check() (for huge directed tests). */
+	bool lazy;
+	u64 rng;
+	unsigned long nr_ops;
+	unsigned long nr_enomem;	/* operations failed by injection */
+	unsigned long nr_atomic;	/* appends checked not to allocate */
+	char log[H_LOG_LINES][160];
+};
+
+u64 rnd(u64 *state);
+u64 rnd_below(u64 *state, u64 n);
+
+void h_init(struct harness *h, u64 seed);
+void h_exit(struct harness *h);
+void h_log(struct harness *h, const char *fmt, ...) __printf(2, 3);
+void h_dump_log(const struct harness *h);
+int h_fail(struct harness *h, const char *file, int line, const char *fmt,
+	   ...) __printf(4, 5);
+
+#define H_CHECK(h, cond, fmt, ...) do {					\
+	if (unlikely(!(cond)))						\
+		return h_fail(h, __FILE__, __LINE__, "%s: " fmt, #cond,	\
+			      ##__VA_ARGS__);				\
+} while (0)
+
+int h_append(struct harness *h, phys_addr_t addr, u64 len, bool p2p,
+	     gfp_t gfp);
+int h_append_pages(struct harness *h, struct page **pages,
+		   unsigned long npages, unsigned long offset, u64 len,
+		   gfp_t gfp);
+int h_append_folio(struct harness *h, struct folio *folio, size_t offset,
+		   size_t len, gfp_t gfp);
+int h_preload(struct harness *h, unsigned long nr, gfp_t gfp);
+int h_destroy(struct harness *h);
+
+int h_check(struct harness *h);
+int h_check_seek(struct harness *h, u64 offset, unsigned long follow);
+int h_check_seeks(struct harness *h, unsigned int nr_random);
+int h_check_blocks(struct harness *h, unsigned int shift, u64 max_blocks);
+
+static inline phys_addr_t mrange_last(const struct mrange *r)
+{
+	return r->addr + (phys_addr_t)(r->len - 1);
+}
+
+#endif
