@@ -827,7 +827,7 @@ static int t_preload_pages(void)
  */
 static int t_fail_nth(void)
 {
-	unsigned long n, i, nth, failed;
+	unsigned long n, i, nth, failed, round, sweeps = 0;
 	struct harness h;
 	u64 rng = 11;
 	int ret = 0;
@@ -837,23 +837,27 @@ static int t_fail_nth(void)
 		ret = h_append(&h, (phys_addr_t)(5 * i + 1) << PAGE_SHIFT,
 			       PAGE_SIZE, false, 0);
 	ret = ret || h_preload(&h, 7, GFP_KERNEL);
-	n = 0;
-	while (n < MAX_PAGES)
-		page_buf[n++] = pfn_page(rnd_below(&rng, MEM_PAGES));
-	for (nth = 1; !ret; nth++) {
-		failed = shim_nr_failed;
-		h.inj.nth = nth;
-		h.lazy = true;
-		ret = h_append_pages(&h, page_buf, n, 0, (u64)n << PAGE_SHIFT,
-				     GFP_KERNEL);
-		h.lazy = false;
-		ret = ret || h_check(&h);
-		if (shim_nr_failed == failed)
-			break;
+	/* Spares first, then fresh chunks: enough rounds to need them. */
+	for (round = 0; round < 4 && !ret; round++) {
+		n = 0;
+		while (n < MAX_PAGES)
+			page_buf[n++] = pfn_page(rnd_below(&rng, MEM_PAGES));
+		for (nth = 1; !ret; nth++) {
+			failed = shim_nr_failed;
+			h.inj.nth = nth;
+			h.lazy = true;
+			ret = h_append_pages(&h, page_buf, n, 0,
+					     (u64)n << PAGE_SHIFT, GFP_KERNEL);
+			h.lazy = false;
+			ret = ret || h_check(&h);
+			if (shim_nr_failed == failed)
+				break;
+			sweeps++;
+		}
 	}
-	if (!ret && nth < 4)
+	if (!ret && sweeps < 2)
 		ret = h_fail(&h, __FILE__, __LINE__, "only %lu allocations",
-			     nth);
+			     sweeps);
 	for (nth = 1; !ret; nth++) {
 		failed = shim_nr_failed;
 		h.inj.nth = nth;
