@@ -36,7 +36,7 @@ static u64 rnd(void)
 	return z ^ (z >> 31);
 }
 
-static void __attribute__((__noreturn__)) die(const char *msg)
+static void __noreturn die(const char *msg)
 {
 	fprintf(stderr, "bench: %s\n", msg);
 	exit(1);

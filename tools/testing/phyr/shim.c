@@ -51,7 +51,7 @@ struct kmem_cache {
 	const char *name;
 	unsigned int size;
 	unsigned int align;
-	void (*ctor)(void *);
+	void (*ctor)(void *obj);
 	long live;
 };
 

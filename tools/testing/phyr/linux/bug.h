@@ -12,8 +12,7 @@
 #include <linux/compiler.h>
 
 void shim_warn(const char *file, int line, const char *cond);
-void __attribute__((__noreturn__)) shim_bug(const char *file, int line,
-					    const char *cond);
+void __noreturn shim_bug(const char *file, int line, const char *cond);
 
 #define WARN_ON(condition) ({						\
 	int __ret_warn_on = !!(condition);				\

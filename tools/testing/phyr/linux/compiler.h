@@ -14,6 +14,7 @@
 #define __packed		__attribute__((__packed__))
 #define __pure			__attribute__((__pure__))
 #define __cold			__attribute__((__cold__))
+#define __noreturn		__attribute__((__noreturn__))
 #define __printf(a, b)		__attribute__((__format__(printf, a, b)))
 #define __counted_by(m)
 #define __nonstring
