@@ -1,0 +1,75 @@
+# phyr: the project's driver (not part of the kernel series).
+#
+#   make deps      install the Debian 12 packages (no-op when all installed)
+#   make tree      build/linux = pristine 6.12 + new kernel files + *.patch
+#   make kunit     KUnit in QEMU: x86_64 test machine (debug config), i386,
+#                  i386 PAE (or one of them: make kunit-x86_64 ...)
+#   make harness   userspace harness checks (tools/testing/phyr)
+#   make check     everything above that tests something; exit != 0 on failure
+#   make demo      run the phyr_storage KUnit suite and print its table
+#   make bench     userspace benchmarks (tools/testing/phyr)
+#   make clean     remove build outputs (keeps build/linux-pristine and ccache)
+#   make distclean remove everything we put in build/
+#
+# Progress lines start with "==> ".  Logs: build/logs/.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+HARNESS := tools/testing/phyr
+KUNIT_PROFILES := x86_64 i386 i386-pae
+
+# `make check` runs these steps in order, goes on after a failure, prints a
+# summary and fails if any step failed.  Later steps (selftests, series,
+# gates) are added here.
+CHECK_STEPS := harness kunit
+
+export MAKE
+
+.PHONY: help deps tree kunit $(addprefix kunit-,$(KUNIT_PROFILES)) harness \
+	check demo bench clean distclean
+
+help:
+	@sed -n '3,13s/^#//p' $(firstword $(MAKEFILE_LIST))
+
+deps:
+	@mk/deps.sh
+
+tree: deps
+	@mk/tree.sh
+
+check: deps
+	@mk/steps.sh check $(CHECK_STEPS)
+
+kunit: deps
+	@mk/steps.sh kunit $(addprefix kunit-,$(KUNIT_PROFILES))
+
+$(addprefix kunit-,$(KUNIT_PROFILES)): kunit-%: tree
+	@mk/kunit.sh $*
+
+harness: deps
+	@if [ -f $(HARNESS)/Makefile ]; then \
+		echo "==> harness: make -C $(HARNESS) check"; \
+		$(MAKE) --no-print-directory -C $(HARNESS) check; \
+	else \
+		echo "==> harness: $(HARNESS)/Makefile does not exist yet, skipped"; \
+	fi
+
+demo: tree
+	@mk/demo.sh
+
+bench: deps
+	@echo "==> bench: make -C $(HARNESS) bench"
+	@$(MAKE) --no-print-directory -C $(HARNESS) bench
+
+clean:
+	@echo "==> clean: build outputs (build/linux-pristine and ccache stay)"
+	rm -rf build/linux build/linux.tmp build/linux-stage build/linux.manifest \
+		build/linux.manifest.new build/.stamp-tree build/logs \
+		$(addprefix build/kunit-,$(KUNIT_PROFILES)) \
+		build/initramfs-* build/gen_init_cpio
+	-@if [ -f $(HARNESS)/Makefile ]; then $(MAKE) --no-print-directory -C $(HARNESS) clean; fi
+
+distclean: clean
+	rm -rf build/linux-pristine build/linux-pristine.tmp build/.stamp-pristine \
+		build/.stamp-apt-update

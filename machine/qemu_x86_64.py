@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0
+# THE phyr test machine as a kunit.py --qemu_config.  The machine itself is
+# defined by the plain files next to this one, shared with mk/boot.sh:
+#   x86_64.qemu-args  QEMU arguments, one per line
+#   x86_64.cmdline    kernel command line
+#   x86_64.config     Kconfig the machine needs
+#
+# PHYR_KUNIT_INITRD=<cpio>: boot with that initramfs and let the kernel go
+# on to its /init after the built-in KUnit suites (which run from
+# kernel_init once all initcalls are done): kunit.py appends
+# "kunit_shutdown=reboot" after our command line, so we end the command line
+# with "--" and that argument becomes an argument of /init instead of a
+# kernel parameter.  /init then scans kmemleak and powers off.
+import os
+
+from ..qemu_config import QemuArchParams
+
+_dir = os.path.dirname(os.path.abspath(__file__))
+
+def _read(name, lines=False):
+	with open(os.path.join(_dir, name)) as f:
+		text = [l.strip() for l in f
+			if l.strip() and (not l.lstrip().startswith('#') or
+					  l.strip().endswith(' is not set'))]
+	return text if lines else ' '.join(text)
+
+_params = _read('x86_64.qemu-args', lines=True)
+_cmdline = _read('x86_64.cmdline')
+_initrd = os.environ.get('PHYR_KUNIT_INITRD')
+if _initrd:
+	_params += ['-initrd', _initrd]
+	_cmdline += ' rdinit=/init --'
+
+QEMU_ARCH = QemuArchParams(linux_arch='x86_64',
+			   kconfig='\n'.join(_read('x86_64.config', lines=True)),
+			   qemu_arch='x86_64',
+			   kernel_path='arch/x86/boot/bzImage',
+			   kernel_command_line=_cmdline,
+			   extra_qemu_params=_params)

@@ -1,0 +1,87 @@
+#!/bin/bash
+# mk/kunit.sh PROFILE [FILTER_GLOB]
+# Build the KUnit kernel of PROFILE out of tree (build/kunit-PROFILE) from
+# build/linux with kunit.py, boot it, run the phyr suites, and check the
+# console log with mk/logcheck.sh.  Profiles:
+#   x86_64    THE test machine (machine/qemu_x86_64.py) + debug config; the
+#             guest continues into machine/guest/kunit-init after the suites
+#             (kmemleak scan, DMA-API error count, PCI listing)
+#   i386      kunit's i386 machine, no PAE (32-bit phys_addr_t), UBSAN
+#   i386-pae  same with HIGHMEM64G (64-bit phys_addr_t), 5 GiB RAM, UBSAN
+# Env: JOBS (2), TIMEOUT (seconds for the boot, 600), KUNIT_SUITES (suites
+# that must have run; default: phyr), KUNIT_EXTRA_ARGS (more kunit.py args),
+# LOG_TAG (suffix of the saved log name).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/build
+M=$ROOT/machine
+profile=$1
+glob=${2:-phyr*}
+JOBS=${JOBS:-2}
+TIMEOUT=${TIMEOUT:-600}
+say() { echo "==> kunit $profile: $*"; }
+
+case $profile in
+x86_64)
+	qemu_config=$M/qemu_x86_64.py
+	frags=("$M/kunit/phyr.config" "$M/kunit/debug.config")
+	initrd=$B/initramfs-kunit.cpio.gz
+	;;
+i386)
+	qemu_config=$M/qemu_i386.py
+	frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config")
+	initrd=
+	;;
+i386-pae)
+	qemu_config=$M/qemu_i386_pae.py
+	frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config")
+	initrd=
+	;;
+*) echo "unknown profile $profile" >&2; exit 2 ;;
+esac
+
+bdir=$B/kunit-$profile
+mkdir -p "$bdir" "$B/logs"
+args=(--build_dir="$bdir" --qemu_config="$qemu_config")
+for f in "${frags[@]}"; do args+=(--kunitconfig="$f"); done
+# ccache: the default cache dir (~/.cache/ccache) persists across runs and
+# `make clean`; CCACHE_BASEDIR makes hits independent of the checkout path
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
+args+=(--make_options="CC=ccache gcc" --make_options="HOSTCC=ccache gcc")
+# shellcheck disable=SC2206
+args+=(${KUNIT_EXTRA_ARGS:-})
+
+if [ -n "$initrd" ]; then
+	"$ROOT/mk/initramfs.sh" "$initrd" "$M/guest/kunit-init"
+	export PHYR_KUNIT_INITRD=$initrd
+fi
+
+cd "$B/linux"
+kunit=(python3 tools/testing/kunit/kunit.py)
+
+say "building ($bdir)"
+t0=$(date +%s)
+echo "+ ${kunit[*]} build ${args[*]} --jobs=$JOBS"
+if ! "${kunit[@]}" build "${args[@]}" --jobs="$JOBS"; then
+	say "FAIL: build"
+	exit 1
+fi
+t1=$(date +%s)
+say "built in $((t1 - t0)) s"
+
+say "running '$glob' in QEMU"
+echo "+ ${kunit[*]} exec ${args[*]} --timeout=$TIMEOUT '$glob'"
+rc=0
+"${kunit[@]}" exec "${args[@]}" --timeout="$TIMEOUT" "$glob" || rc=$?
+t2=$(date +%s)
+log=$B/logs/kunit-$profile${LOG_TAG:-}.log
+cp "$bdir/test.log" "$log"
+say "ran in $((t2 - t1)) s, console log: ${log#$ROOT/}"
+
+# shellcheck disable=SC2086
+"$ROOT/mk/logcheck.sh" "$log" "$profile" ${KUNIT_SUITES:-phyr} || rc=1
+if [ $rc != 0 ]; then
+	say "FAIL"
+	exit 1
+fi
+say "PASS"

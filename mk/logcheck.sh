@@ -1,0 +1,60 @@
+#!/bin/bash
+# mk/logcheck.sh LOG PROFILE [SUITE...]
+# Fails (exit 1) when the console log of a test-machine boot shows a
+# sanitizer/lockdep/DMA-API/WARN/panic report, when one of the SUITEs did not
+# run, or (x86_64 machine) when the machine did not come up as defined.
+set -uo pipefail
+log=$1 profile=$2; shift 2
+fail=0
+tag="==> logcheck $profile"
+
+# Reports that must never appear.  KASAN/UBSAN fail the running KUnit test
+# by themselves; lockdep, DMA-API debug, kmemleak and WARN only print (and
+# with panic_on_warn=1 a WARN/UBSAN report also panics the guest).
+BAD='BUG:|WARNING:|DMA-API:|UBSAN:|KASAN|possible circular|inconsistent lock|kmemleak:.*(unreferenced|suspected memory leak)|Kernel panic|Call Trace|Oops|general protection fault'
+# ... except these informational lines of a healthy boot
+BENIGN='DMA-API: preallocated [0-9]+ debug entries$|DMA-API: debugging enabled by kernel config$'
+hits=$(grep -nE "$BAD" "$log" | grep -Ev "$BENIGN" || true)
+if [ -n "$hits" ]; then
+	echo "$tag: FAIL: the log has kernel error reports:"
+	echo "$hits" | head -n 20 | sed 's/^/    /'
+	first=${hits%%:*}
+	echo "    --- context (from line $((first > 3 ? first - 3 : 1))):"
+	sed -n "$((first > 3 ? first - 3 : 1)),$((first + 40))p" "$log" | sed 's/^/    /'
+	fail=1
+fi
+
+for s in "$@"; do
+	if ! grep -Eq "# Subtest: $s\$" "$log"; then
+		echo "$tag: FAIL: KUnit suite '$s' did not run"
+		fail=1
+	fi
+done
+
+require() { # REGEX DESCRIPTION [COUNT]
+	local n
+	n=$(grep -Ec -- "$1" "$log")
+	if [ "$n" -lt "${3:-1}" ]; then
+		echo "$tag: FAIL: missing in log: $2 (/$1/ seen $n times, want >= ${3:-1})"
+		fail=1
+	else
+		echo "$tag: ok: $2"
+	fi
+}
+
+case $profile in
+x86_64*)
+	require 'DMAR: IOMMU enabled' 'Intel IOMMU enabled'
+	require 'DMAR-IR: Enabled IRQ remapping' 'IRQ remapping enabled'
+	require 'nvme .*added peer-to-peer DMA memory' 'NVMe CMB registered as p2pdma memory'
+	require 'phyr-guest: pci .* 0x1234:0x11e8 ' 'both edu devices visible' 2
+	require 'phyr-guest: pci .* 0x1234:0x11e8 .*iommu_group=[0-9]' 'edu devices in IOMMU groups' 2
+	require 'kmemleak: Kernel memory leak detector initialized' 'kmemleak on'
+	require 'phyr-guest: dma-api error_count=0 disabled=N' 'DMA-API debug on, 0 errors'
+	require 'phyr-guest: kmemleak-scan: done, 0 leak reports' 'kmemleak scan clean'
+	require 'phyr-guest: done' 'guest /init finished'
+	;;
+esac
+
+[ $fail = 0 ] && echo "$tag: PASS ($log)"
+exit $fail

@@ -1,0 +1,21 @@
+# phyr_map KUnit profiles and benchmark (mk/phyr_map.sh), included from the
+# top-level Makefile with "-include mk/phyr_map.mk".
+#
+#   make kunit-phyr_map          iommu, noiommu and swiotlb profiles
+#   make kunit-phyr_map-PROFILE  one of them
+#   make bench-phyr_map          phyr_map vs dma_map_sgtable table (guest)
+PHYR_MAP_PROFILES := iommu noiommu swiotlb
+
+CHECK_STEPS += kunit-phyr_map
+
+.PHONY: kunit-phyr_map $(addprefix kunit-phyr_map-,$(PHYR_MAP_PROFILES)) \
+	bench-phyr_map
+
+kunit-phyr_map: deps
+	@mk/phyr_map.sh $(PHYR_MAP_PROFILES)
+
+$(addprefix kunit-phyr_map-,$(PHYR_MAP_PROFILES)): kunit-phyr_map-%: deps
+	@mk/phyr_map.sh $*
+
+bench-phyr_map: deps
+	@mk/phyr_map.sh bench $(PHYR_MAP_BENCH_MB)

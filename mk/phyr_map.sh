@@ -1,0 +1,106 @@
+#!/bin/bash
+# mk/phyr_map.sh [PROFILE...]
+# The phyr_map KUnit suite on the x86_64 test machine, one kernel (debug
+# config + machine/kunit/phyr_map.config, built in build/kunit-phyr_map)
+# booted once per profile of machine/qemu_x86_64_phyr_map.py:
+#   iommu     Intel IOMMU: IOVA mapping, iommu_iova_to_phys() of every page
+#   noiommu   intel_iommu=off: identity mapping, real P2P DMA into the CMB
+#   swiotlb   intel_iommu=off swiotlb=force: bounce buffering
+# (default: all three).  Each console log (build/logs/phyr_map-PROFILE.log)
+# must pass mk/logcheck.sh and show the cases of its profile passed, not
+# skipped, the guest's DMA-API error count 0 and a clean kmemleak scan.
+#
+# mk/phyr_map.sh bench [MiB]: the phyr_map_bench table (default 256 MiB
+# lists) in the iommu and noiommu profiles, into build/logs/phyr_map-bench.txt.
+# Env: JOBS (2), TIMEOUT (seconds per boot, 1200).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/build
+M=$ROOT/machine
+JOBS=${JOBS:-2}
+TIMEOUT=${TIMEOUT:-1200}
+say() { echo "==> phyr_map: $*"; }
+
+bench=0
+if [ "${1:-}" = bench ]; then
+	bench=${2:-256}
+	set -- iommu noiommu
+fi
+[ $# -gt 0 ] || set -- iommu noiommu swiotlb
+
+bdir=$B/kunit-phyr_map
+mkdir -p "$bdir" "$B/logs"
+args=(--build_dir="$bdir" --qemu_config="$M/qemu_x86_64_phyr_map.py")
+for f in phyr.config debug.config phyr_map.config; do
+	args+=(--kunitconfig="$M/kunit/$f")
+done
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
+args+=(--make_options="CC=ccache gcc" --make_options="HOSTCC=ccache gcc" --jobs="$JOBS")
+
+initrd=$B/initramfs-phyr_map.cpio.gz
+"$ROOT/mk/initramfs.sh" "$initrd" "$M/guest/kunit-init"
+export PHYR_KUNIT_INITRD=$initrd
+
+"$ROOT/mk/tree.sh"
+cd "$B/linux"
+kunit=(python3 tools/testing/kunit/kunit.py)
+say "building ($bdir)"
+t0=$(date +%s)
+if ! "${kunit[@]}" build "${args[@]}" > "$B/logs/phyr_map-build.log" 2>&1; then
+	tail -n 40 "$B/logs/phyr_map-build.log"
+	say "FAIL: build (build/logs/phyr_map-build.log)"
+	exit 1
+fi
+say "built in $(( $(date +%s) - t0 )) s"
+
+# Cases that must pass (not be skipped) in each profile.
+declare -A must=(
+	[iommu]="phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_seg_iter"
+	[noiommu]="phyr_test_map_pages phyr_test_map_identity phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth_p2p"
+	[swiotlb]="phyr_test_map_pages phyr_test_map_bounce phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p"
+)
+
+rc=0
+for p in "$@"; do
+	log=$B/logs/phyr_map-$p.log
+	[ $bench != 0 ] && log=$B/logs/phyr_map-bench-$p.log
+	say "running profile $p"
+	t0=$(date +%s)
+	prc=0
+	PHYR_MAP_PROFILE=$p PHYR_MAP_BENCH_MB=$([ $bench != 0 ] && echo $bench) \
+		"${kunit[@]}" exec "${args[@]}" --timeout="$TIMEOUT" 'phyr_map*' \
+		> "$B/logs/phyr_map-$p.kunit.txt" 2>&1 || prc=$?
+	cp "$bdir/test.log" "$log"
+	tr -d '\r' < "$log" > "$log.tmp" && mv "$log.tmp" "$log"
+	say "profile $p ran in $(( $(date +%s) - t0 )) s, log: ${log#$ROOT/}"
+	grep -E 'phyr_map: |# phyr_test|phyr_map_bench|^\[[ 0-9.]+\] +(not )?ok ' "$log" |
+		sed 's/^/    /' | head -n 80 || true
+	"$ROOT/mk/logcheck.sh" "$log" "phyr_map-$p" phyr_map || prc=1
+	for c in ${must[$p]}; do
+		[ $bench != 0 ] && break
+		if grep -Eq "ok [0-9]+ $c\$" "$log"; then
+			echo "==> logcheck phyr_map-$p: ok: $c passed"
+		else
+			echo "==> logcheck phyr_map-$p: FAIL: $c did not pass (or was skipped)"
+			prc=1
+		fi
+	done
+	guest=('phyr-guest: kmemleak-scan: done, 0 leak reports' 'phyr-guest: done')
+	# the benchmark boots with dma_debug=off
+	[ $bench = 0 ] && guest+=('phyr-guest: dma-api error_count=0 disabled=N')
+	for re in "${guest[@]}"; do
+		if grep -q "$re" "$log"; then
+			echo "==> logcheck phyr_map-$p: ok: $re"
+		else
+			echo "==> logcheck phyr_map-$p: FAIL: missing '$re'"
+			prc=1
+		fi
+	done
+	if [ $bench != 0 ]; then
+		grep -E 'phyr_map_bench' "$log" | sed -E 's/^\[[ 0-9.]+\] +//' \
+			> "$B/logs/phyr_map-bench-$p.txt" || true
+	fi
+	[ $prc = 0 ] && say "profile $p: PASS" || { say "profile $p: FAIL"; rc=1; }
+done
+[ $rc = 0 ] && say "PASS" || say "FAIL"
+exit $rc
