@@ -93,6 +93,7 @@
  * @next: Leaf: the next leaf, or after the tail the first spare chunk.
  * @start: List offset of the first range that starts in this subtree.
  * @used: Leaf: words of entries; node: children.
+ * @cap: Room for words or children.
  * @shift: log2 of the size of this chunk.
  * @level: 0 for a leaf, height above the leaves for an index node.
  * @words: Leaf entries.
@@ -102,6 +103,7 @@ struct phyr_chunk {
 	struct phyr_chunk *next;
 	u64 start;
 	u16 used;
+	u16 cap;
 	u8 shift;
 	u8 level;
 	union {
@@ -180,13 +182,6 @@ static inline void phyr_count_chunk(long nr)
 }
 #endif
 
-static unsigned int phyr_cap(const struct phyr_chunk *c)
-{
-	if (c->level)
-		return PHYR_CHUNK_CAP(c->shift, struct phyr_chunk *);
-	return PHYR_CHUNK_CAP(c->shift, u32);
-}
-
 static struct phyr_chunk *phyr_chunk_alloc(unsigned int shift, gfp_t gfp)
 {
 	struct phyr_chunk *c;
@@ -220,6 +215,10 @@ static void phyr_chunk_reset(struct phyr_chunk *c, unsigned int level,
 	c->start = start;
 	c->used = 0;
 	c->level = level;
+	if (level)
+		c->cap = PHYR_CHUNK_CAP(c->shift, struct phyr_chunk *);
+	else
+		c->cap = PHYR_CHUNK_CAP(c->shift, u32);
 }
 
 static u64 phyr_get64(const u32 *p)
@@ -233,25 +232,49 @@ static void phyr_put64(u32 *p, u64 v)
 	p[1] = upper_32_bits(v);
 }
 
-/* The address a 4-byte entry @delta frames away from @prev_end decodes to. */
-static phys_addr_t phyr_delta_addr(phys_addr_t prev_end, long delta)
+/*
+ * The base of a 4-byte entry: the frame after the one that holds the last
+ * byte of the previous range.  Computed from the last byte, it cannot wrap
+ * for a range that ends at the top of the address space.  With PAE it is
+ * truncated to an unsigned long, the same way by encoder and decoder.
+ */
+static unsigned long phyr_base_pfn(phys_addr_t last_byte)
 {
-	unsigned long pfn = (unsigned long)(prev_end >> PAGE_SHIFT) + delta;
-
-	return (phys_addr_t)pfn << PAGE_SHIFT;
+	return (unsigned long)(last_byte >> PAGE_SHIFT) + 1;
 }
 
-static bool phyr_delta(phys_addr_t addr, phys_addr_t prev_end, long *delta)
+/* The address a 4-byte entry @delta frames away from @base decodes to. */
+static phys_addr_t phyr_delta_addr(unsigned long base, long delta)
 {
-	*delta = (long)((unsigned long)(addr >> PAGE_SHIFT) -
-			(unsigned long)(prev_end >> PAGE_SHIFT));
-	return *delta >= -PHYR_DELTA_MAX - 1 && *delta <= PHYR_DELTA_MAX &&
-	       phyr_delta_addr(prev_end, *delta) == addr;
+	return (phys_addr_t)(base + delta) << PAGE_SHIFT;
+}
+
+static bool phyr_delta_fits(long delta)
+{
+	return (unsigned long)delta + PHYR_DELTA_MAX + 1 <=
+	       2 * PHYR_DELTA_MAX + 1;
+}
+
+static __always_inline bool phyr_delta(phys_addr_t addr, unsigned long base,
+				       long *delta)
+{
+	*delta = (long)((unsigned long)(addr >> PAGE_SHIFT) - base);
+	if (!phyr_delta_fits(*delta))
+		return false;
+	/* With PAE, frame numbers may not fit in an unsigned long. */
+	return 8 * sizeof(long) + PAGE_SHIFT >= 8 * sizeof(phys_addr_t) ||
+	       phyr_delta_addr(base, *delta) == addr;
+}
+
+static u32 phyr_delta_word(long delta, unsigned long npages)
+{
+	return (u32)delta << PHYR_DELTA_PFN_SHIFT |
+	       (u32)(npages - 1) << PHYR_DELTA_PAGES_SHIFT;
 }
 
 /* Pick the smallest form for a range; @first rules out the 4-byte form. */
 static enum phyr_form phyr_pick(phys_addr_t addr, u64 len, unsigned int flags,
-				phys_addr_t prev_end, bool first)
+				unsigned long base, bool first)
 {
 	long delta;
 
@@ -260,7 +283,7 @@ static enum phyr_form phyr_pick(phys_addr_t addr, u64 len, unsigned int flags,
 	if (((u64)addr | len) & (PAGE_SIZE - 1))
 		return len <= PHYR_BYTE_MAX_LEN ? PHYR_FORM_BYTE : PHYR_FORM_LONG;
 	if (!first && len <= PHYR_DELTA_MAX_PAGES << PAGE_SHIFT &&
-	    phyr_delta(addr, prev_end, &delta))
+	    phyr_delta(addr, base, &delta))
 		return PHYR_FORM_DELTA;
 	if (len <= PHYR_PAGE_MAX_PAGES << PAGE_SHIFT)
 		return PHYR_FORM_PAGE;
@@ -268,20 +291,17 @@ static enum phyr_form phyr_pick(phys_addr_t addr, u64 len, unsigned int flags,
 }
 
 static unsigned int phyr_write(u32 *p, enum phyr_form form, phys_addr_t addr,
-			       u64 len, unsigned int flags,
-			       phys_addr_t prev_end)
+			       u64 len, unsigned int flags, unsigned long base)
 {
-	u64 pages_m1 = (len >> PAGE_SHIFT) - 1;
 	long delta;
 
 	switch (form) {
 	case PHYR_FORM_DELTA:
-		phyr_delta(addr, prev_end, &delta);
-		p[0] = (u32)delta << PHYR_DELTA_PFN_SHIFT |
-		       (u32)pages_m1 << PHYR_DELTA_PAGES_SHIFT;
+		phyr_delta(addr, base, &delta);
+		p[0] = phyr_delta_word(delta, len >> PAGE_SHIFT);
 		break;
 	case PHYR_FORM_PAGE:
-		phyr_put64(p, (u64)addr | pages_m1 << 2 | 0x1);
+		phyr_put64(p, (u64)addr | ((len >> PAGE_SHIFT) - 1) << 2 | 0x1);
 		break;
 	case PHYR_FORM_BYTE:
 		p[0] = (u32)(len - 1) << 3 | 0x3;
@@ -296,16 +316,21 @@ static unsigned int phyr_write(u32 *p, enum phyr_form form, phys_addr_t addr,
 	return phyr_form_words[form];
 }
 
-/* Decode the entry at @p into @r and @flags; return its size in words. */
-static unsigned int phyr_decode(const u32 *p, phys_addr_t prev_end,
-				struct phyr *r, unsigned int *flags)
+/*
+ * Decode the entry at @p, whose 4-byte form is relative to @base, into @r
+ * and @flags; return its size in words.
+ */
+static __always_inline unsigned int phyr_decode(const u32 *p,
+						unsigned long base,
+						struct phyr *r,
+						unsigned int *flags)
 {
 	u32 word = p[0];
 	u64 v;
 
 	*flags = 0;
 	if (!(word & 0x1)) {
-		r->addr = phyr_delta_addr(prev_end,
+		r->addr = phyr_delta_addr(base,
 					  (s32)word >> PHYR_DELTA_PFN_SHIFT);
 		r->len = (u64)(((word >> PHYR_DELTA_PAGES_SHIFT) &
 				PHYR_DELTA_PAGES_MASK) + 1) << PAGE_SHIFT;
@@ -347,7 +372,7 @@ static unsigned int phyr_last(const struct phyr_list *pl, struct phyr *last)
 		return phyr_list_range_flags(pl);
 	}
 	phyr_decode(pl->tail->words + pl->tail_last, 0, last, &flags);
-	last->addr = pl->last_addr;
+	last->addr = pl->last_end - last->len;
 	return flags;
 }
 
@@ -419,7 +444,7 @@ static int phyr_add_leaf(struct phyr_list *pl, u64 start, gfp_t gfp)
 	}
 	/* The lowest index node with a free slot, or a new root above all. */
 	for (top = 1; top <= height; top++)
-		if (spine[top]->used < phyr_cap(spine[top]))
+		if (spine[top]->used < spine[top]->cap)
 			break;
 	if (top > height && WARN_ON_ONCE(height == PHYR_MAX_HEIGHT))
 		return -ENOMEM;
@@ -475,7 +500,6 @@ static int phyr_make_chunked(struct phyr_list *pl, struct phyr_chunk *leaf)
 	pl->head = leaf;
 	pl->height = 0;
 	pl->tail_last = 0;
-	pl->last_addr = single.addr;
 	pl->flags |= PHYR_LIST_CHUNKED;
 	return 0;
 }
@@ -504,7 +528,7 @@ static int phyr_grow_last(struct phyr_list *pl, const struct phyr *last,
 		return 0;
 	}
 	form = phyr_pick(last->addr, new_len, flags, 0, true);
-	if (pl->tail_last + phyr_form_words[form] > phyr_cap(tail)) {
+	if (pl->tail_last + phyr_form_words[form] > tail->cap) {
 		ret = phyr_add_leaf(pl, pl->length - last->len, gfp);
 		if (ret)
 			return ret;
@@ -518,10 +542,10 @@ static int phyr_grow_last(struct phyr_list *pl, const struct phyr *last,
 }
 
 /* Add a range that does not merge with the last one. */
-static int phyr_push(struct phyr_list *pl, const struct phyr *last,
-		     phys_addr_t addr, u64 len, unsigned int flags, gfp_t gfp)
+static int phyr_push(struct phyr_list *pl, phys_addr_t addr, u64 len,
+		     unsigned int flags, gfp_t gfp)
 {
-	phys_addr_t prev_end = last->addr + last->len;
+	unsigned long base = phyr_base_pfn(pl->last_end - 1);
 	struct phyr_chunk *tail;
 	enum phyr_form form;
 	int ret;
@@ -535,46 +559,76 @@ static int phyr_push(struct phyr_list *pl, const struct phyr *last,
 		phyr_make_chunked(pl, leaf);
 	}
 	tail = pl->tail;
-	form = phyr_pick(addr, len, flags, prev_end, !tail->used);
-	if (tail->used + phyr_form_words[form] > phyr_cap(tail)) {
+	form = phyr_pick(addr, len, flags, base, !tail->used);
+	if (tail->used + phyr_form_words[form] > tail->cap) {
 		ret = phyr_add_leaf(pl, pl->length, gfp);
 		if (ret)
 			return ret;
 		tail = pl->tail;
-		form = phyr_pick(addr, len, flags, prev_end, true);
+		form = phyr_pick(addr, len, flags, base, true);
 	}
 	pl->tail_last = tail->used;
 	tail->used += phyr_write(tail->words + tail->used, form, addr, len,
-				 flags, prev_end);
-	pl->last_addr = addr;
+				 flags, base);
 	pl->nr_ranges++;
 	return 0;
 }
 
-/* Append a valid range whose length does not overflow the list's. */
-static int __phyr_list_append(struct phyr_list *pl, phys_addr_t addr, u64 len,
-			      unsigned int flags, gfp_t gfp)
+/* Everything but a 4-byte entry pushed into a leaf with room. */
+static noinline int phyr_append_slow(struct phyr_list *pl, phys_addr_t addr,
+				     u64 len, unsigned int flags, gfp_t gfp)
 {
-	struct phyr last = {};
-	unsigned int last_flags;
+	struct phyr last;
 	int ret;
 
 	if (!pl->nr_ranges && !phyr_chunked(pl)) {
 		pl->single.addr = addr;
 		pl->single.len = len;
 		pl->nr_ranges = 1;
-	} else {
-		last_flags = pl->nr_ranges ? phyr_last(pl, &last) : 0;
-		if (pl->nr_ranges && flags == last_flags && addr &&
-		    addr - 1 == last.addr + (last.len - 1))
-			ret = phyr_grow_last(pl, &last, len, flags, gfp);
-		else
-			ret = phyr_push(pl, &last, addr, len, flags, gfp);
-		if (ret)
-			return ret;
+		return 0;
 	}
+	if (pl->nr_ranges && addr && addr == pl->last_end &&
+	    flags == phyr_last(pl, &last))
+		ret = phyr_grow_last(pl, &last, len, flags, gfp);
+	else
+		ret = phyr_push(pl, addr, len, flags, gfp);
+	return ret;
+}
+
+/* Append a valid range whose length does not overflow the list's. */
+static __always_inline int __phyr_list_append(struct phyr_list *pl,
+					      phys_addr_t addr, u64 len,
+					      unsigned int flags, gfp_t gfp)
+{
+	struct phyr_chunk *tail;
+	long delta;
+	int ret;
+
+	/*
+	 * Scattered pages make up most lists: push a 4-byte entry for a run
+	 * of a few pages near the last range while the tail leaf has room.
+	 */
+	if (likely(phyr_chunked(pl) && !flags && addr != pl->last_end)) {
+		tail = pl->tail;
+		if (likely(tail->used && tail->used < tail->cap &&
+			   !(((u64)addr | len) & (PAGE_SIZE - 1)) &&
+			   len <= PHYR_DELTA_MAX_PAGES << PAGE_SHIFT &&
+			   phyr_delta(addr, phyr_base_pfn(pl->last_end - 1),
+				      &delta))) {
+			pl->tail_last = tail->used;
+			tail->words[tail->used++] =
+				phyr_delta_word(delta, len >> PAGE_SHIFT);
+			pl->nr_ranges++;
+			goto out;
+		}
+	}
+	ret = phyr_append_slow(pl, addr, len, flags, gfp);
+	if (ret)
+		return ret;
 	if (flags & PHYR_RANGE_P2P)
 		pl->flags |= PHYR_LIST_P2P;
+out:
+	pl->last_end = addr + len;
 	pl->length += len;
 	pl->max_addr = max(pl->max_addr, addr + (phys_addr_t)(len - 1));
 	return 0;
@@ -680,23 +734,79 @@ int phyr_list_append_folio(struct phyr_list *pl, struct folio *folio,
 EXPORT_SYMBOL_GPL(phyr_list_append_folio);
 
 /*
- * How many entries of @pages, starting at the first, are consecutive pages
- * of one folio.  Only a struct page comparison per page; everything else
- * is done once per folio.
+ * ZONE_DEVICE memory, peer-to-peer memory among it, is added in whole
+ * subsections, so only there can physically contiguous pages change from
+ * one kind of memory to another.
  */
-static unsigned long phyr_folio_run(struct page **pages, unsigned long n)
+static bool phyr_pfn_starts_subsection(unsigned long pfn)
 {
-	struct page *first = pages[0];
-	struct folio *folio = page_folio(first);
-	unsigned long i, nr;
+#ifdef CONFIG_ZONE_DEVICE
+	return !(pfn & (PAGES_PER_SUBSECTION - 1));
+#else
+	return false;
+#endif
+}
 
-	if (!folio_test_large(folio))
-		return 1;
-	nr = min_t(unsigned long, n,
-		   folio_nr_pages(folio) - folio_page_idx(folio, first));
-	for (i = 1; i < nr; i++)
-		if (pages[i] != nth_page(first, i))
+/*
+ * How many entries of @pages, starting at the first, are physically
+ * contiguous memory of one kind; the frame number of the first goes to
+ * @pfn.  One comparison per page, whether the pages make up a large folio
+ * or are small folios that happen to be adjacent.
+ */
+static unsigned long phyr_pages_run(struct page **pages, unsigned long n,
+				    unsigned long *pfn)
+{
+	unsigned long first = page_to_pfn(pages[0]);
+	unsigned long i;
+
+	for (i = 1; i < n; i++) {
+		if (page_to_pfn(pages[i]) != first + i)
 			break;
+		if (phyr_pfn_starts_subsection(first + i) &&
+		    is_pci_p2pdma_page(pages[i]) != is_pci_p2pdma_page(pages[0]))
+			break;
+	}
+	*pfn = first;
+	return i;
+}
+
+/*
+ * The bulk of scattered memory: whole pages, each neither contiguous with
+ * its neighbours nor peer-to-peer memory, that go into the tail leaf as
+ * 4-byte entries while it has room.  The list's state stays in registers
+ * for the whole batch.  The last page is left to the caller, who knows
+ * how much of it is used.  Return how many pages were added.
+ */
+static unsigned long phyr_append_scattered(struct phyr_list *pl,
+					   struct page **pages,
+					   unsigned long n)
+{
+	struct phyr_chunk *tail = pl->tail;
+	unsigned int used = tail->used, cap = tail->cap;
+	unsigned long base, pfn, next, max_pfn = 0, i;
+	long delta;
+
+	base = phyr_base_pfn(pl->last_end - 1);
+	pfn = page_to_pfn(pages[0]);
+	for (i = 0; i + 1 < n && used < cap; i++) {
+		next = page_to_pfn(pages[i + 1]);
+		delta = pfn - base;
+		if (next == pfn + 1 || !delta || !phyr_delta_fits(delta) ||
+		    is_pci_p2pdma_page(pages[i]))
+			break;
+		tail->words[used++] = phyr_delta_word(delta, 1);
+		max_pfn = max(max_pfn, pfn);
+		base = pfn + 1;
+		pfn = next;
+	}
+	if (!i)
+		return 0;
+	tail->used = used;
+	pl->tail_last = used - 1;
+	pl->nr_ranges += i;
+	pl->length += (u64)i << PAGE_SHIFT;
+	pl->last_end = PFN_PHYS(base);
+	pl->max_addr = max(pl->max_addr, PFN_PHYS(max_pfn) + PAGE_SIZE - 1);
 	return i;
 }
 
@@ -818,11 +928,11 @@ static void phyr_rollback(struct phyr_list *pl, const struct phyr_snapshot *s)
  * @len: Number of bytes, ending in the last page.
  * @gfp: Memory allocation flags.
  *
- * Physically contiguous pages are merged into one range, and so are the
- * pages of a folio.  Consecutive pages of a folio cost one struct page
- * comparison each; the rest of the work is done once per folio.  Pages of
- * PCI peer-to-peer memory are recognised and stored as such.  Either all
- * of the pages are added or, on error, @pl is left as it was.
+ * Physically contiguous pages, such as the pages of a folio, are merged
+ * into one range.  Each page costs one frame number comparison; the rest
+ * of the work is done once per range.  Pages of PCI peer-to-peer memory
+ * are recognised and stored as such.  Either all of the pages are added
+ * or, on error, @pl is left as it was.
  *
  * Context: Any context that @gfp allows.  The caller must serialise
  * changes to @pl against each other and against readers.
@@ -849,17 +959,23 @@ int phyr_list_append_pages(struct phyr_list *pl, struct page **pages,
 
 	phyr_snapshot(pl, &snap);
 	for (i = 0; i < npages; i += run) {
-		struct page *page = pages[i];
 		unsigned int flags = 0;
+		unsigned long pfn;
 		u64 bytes;
 
-		run = phyr_folio_run(pages + i, npages - i);
+		if (!offset && phyr_chunked(pl) && pl->tail->used) {
+			run = phyr_append_scattered(pl, pages + i, npages - i);
+			if (run) {
+				left -= (u64)run << PAGE_SHIFT;
+				continue;
+			}
+		}
+		run = phyr_pages_run(pages + i, npages - i, &pfn);
 		bytes = min(((u64)run << PAGE_SHIFT) - offset, left);
-		if (is_pci_p2pdma_page(page))
+		if (is_pci_p2pdma_page(pages[i]))
 			flags = PHYR_RANGE_P2P;
-		ret = __phyr_list_append(pl,
-					 PFN_PHYS(page_to_pfn(page)) + offset,
-					 bytes, flags, gfp);
+		ret = __phyr_list_append(pl, PFN_PHYS(pfn) + offset, bytes,
+					 flags, gfp);
 		if (ret) {
 			phyr_rollback(pl, &snap);
 			return ret;
@@ -1009,14 +1125,6 @@ size_t phyr_list_mem_bytes(const struct phyr_list *pl)
 }
 EXPORT_SYMBOL_GPL(phyr_list_mem_bytes);
 
-static void phyr_iter_set_chunk(struct phyr_iter *iter,
-				const struct phyr_chunk *c)
-{
-	iter->chunk = c;
-	iter->pos = c->words;
-	iter->end = c->words + c->used;
-}
-
 /**
  * phyr_iter_init() - Start iterating over a list.
  * @iter: Iterator.
@@ -1026,18 +1134,16 @@ static void phyr_iter_set_chunk(struct phyr_iter *iter,
  */
 void phyr_iter_init(struct phyr_iter *iter, const struct phyr_list *pl)
 {
+	const struct phyr_chunk *c = phyr_chunked(pl) ? pl->head : NULL;
+
 	iter->pl = pl;
-	iter->prev_end = 0;
+	iter->chunk = c;
+	iter->pos = c ? c->words : NULL;
+	iter->end = c ? c->words + c->used : NULL;
+	iter->base = 0;
 	iter->skip = 0;
 	iter->flags = 0;
 	iter->done = false;
-	if (phyr_chunked(pl)) {
-		phyr_iter_set_chunk(iter, pl->head);
-	} else {
-		iter->chunk = NULL;
-		iter->pos = NULL;
-		iter->end = NULL;
-	}
 }
 EXPORT_SYMBOL_GPL(phyr_iter_init);
 
@@ -1047,8 +1153,8 @@ EXPORT_SYMBOL_GPL(phyr_iter_init);
  * @range: Filled with the next range.
  *
  * The part of phyr_iter_next() that is not inline: moving to the next
- * chunk, the larger entry forms, lists without chunks and the end of the
- * list.  Use phyr_iter_next() instead.
+ * chunk, the larger entry forms, lists without chunks, the first range
+ * after a seek and the end of the list.  Use phyr_iter_next() instead.
  *
  * Context: Any context.  Nobody may append to the list meanwhile.
  * Return: %false when the list is exhausted.
@@ -1056,27 +1162,33 @@ EXPORT_SYMBOL_GPL(phyr_iter_init);
 bool __phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
 {
 	const struct phyr_list *pl = iter->pl;
+	const struct phyr_chunk *c = iter->chunk;
 	struct phyr r;
 
 	if (iter->done)
 		return false;
-	if (!iter->chunk) {
+	if (!c) {
 		iter->done = true;
 		if (!pl->nr_ranges)
 			return false;
 		r = pl->single;
 		iter->flags = phyr_list_range_flags(pl);
 	} else {
-		while (iter->pos >= iter->end) {
-			if (iter->chunk == pl->tail) {
+		while (iter->pos >= c->words + c->used) {
+			if (c == pl->tail) {
 				iter->done = true;
+				iter->end = NULL;
 				return false;
 			}
-			phyr_iter_set_chunk(iter, iter->chunk->next);
+			c = c->next;
+			iter->chunk = c;
+			iter->pos = c->words;
 		}
-		iter->pos += phyr_decode(iter->pos, iter->prev_end, &r,
+		iter->pos += phyr_decode(iter->pos, iter->base, &r,
 					 &iter->flags);
-		iter->prev_end = r.addr + r.len;
+		iter->base = phyr_base_pfn(r.addr + (phys_addr_t)(r.len - 1));
+		/* Only entries without flags may be left to the inline path. */
+		iter->end = iter->flags ? NULL : c->words + c->used;
 	}
 	r.addr += iter->skip;
 	r.len -= iter->skip;
@@ -1104,15 +1216,16 @@ bool phyr_iter_seek(struct phyr_iter *iter, u64 offset)
 {
 	const struct phyr_list *pl = iter->pl;
 	const struct phyr_chunk *c;
+	unsigned long base = 0;
 	unsigned int level, flags, n;
-	phys_addr_t prev_end = 0;
 	const u32 *pos;
 	struct phyr r;
 	u64 start;
 
 	phyr_iter_init(iter, pl);
+	/* The first range comes from the slow path, which applies ->skip. */
+	iter->end = NULL;
 	if (offset >= pl->length) {
-		iter->pos = iter->end;
 		iter->done = true;
 		return false;
 	}
@@ -1139,15 +1252,15 @@ bool phyr_iter_seek(struct phyr_iter *iter, u64 offset)
 
 	start = c->start;
 	for (pos = c->words; ; pos += n) {
-		n = phyr_decode(pos, prev_end, &r, &flags);
+		n = phyr_decode(pos, base, &r, &flags);
 		if (offset - start < r.len)
 			break;
 		start += r.len;
-		prev_end = r.addr + r.len;
+		base = phyr_base_pfn(r.addr + (phys_addr_t)(r.len - 1));
 	}
-	phyr_iter_set_chunk(iter, c);
+	iter->chunk = c;
 	iter->pos = pos;
-	iter->prev_end = prev_end;
+	iter->base = base;
 	iter->skip = offset - start;
 	return true;
 }

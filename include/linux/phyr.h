@@ -38,7 +38,8 @@ struct phyr {
  * @length: Bytes described by the list.
  * @nr_ranges: Number of ranges after merging.
  * @max_addr: Highest byte described by the list, 0 when empty.
- * @last_addr: First byte of the last range, which appends merge into.
+ * @last_end: End of the last range: where an append merges, and the base
+ *	of a 4-byte entry after it.
  * @tail_last: Word index in @tail of the last range's entry.
  * @height: Levels of index nodes above the leaves.
  * @flags: %PHYR_LIST_* state bits.
@@ -59,7 +60,7 @@ struct phyr_list {
 	u64 length;
 	unsigned long nr_ranges;
 	phys_addr_t max_addr;
-	phys_addr_t last_addr;
+	phys_addr_t last_end;
 	u16 tail_last;
 	u8 height;
 	u8 flags;
@@ -76,7 +77,8 @@ struct phyr_list {
 /*
  * The 4-byte entry form, decoded inline by phyr_iter_next().  Bit 0 clear;
  * bits 1-3 hold the number of pages minus one; bits 4-31 hold the signed
- * distance in page frames from the end of the previous range.  The other
+ * distance in page frames from the frame after the last byte of the
+ * previous range.  The other
  * forms are private to lib/phyr.c, which explains them in its DOC block.
  */
 #define PHYR_DELTA_TAG_MASK	0x1u
@@ -198,9 +200,10 @@ long phyr_chunks_live(void);
  * struct phyr_iter - Cursor over the ranges of a phyr list.
  * @pl: List being walked.
  * @pos: Next entry to decode in the current chunk.
- * @end: End of the entries of the current chunk.
+ * @end: How far phyr_iter_next() may decode inline: the end of the
+ *	entries of the current chunk, or %NULL to send it to the slow path.
  * @chunk: Current chunk, %NULL for a list without chunks.
- * @prev_end: End of the previous range, the base of 4-byte entries.
+ * @base: Frame number that the next 4-byte entry is relative to.
  * @skip: Bytes to drop from the front of the next range (after a seek).
  * @flags: %PHYR_RANGE_* bits of the range returned last.
  * @done: The end of the list has been reached.
@@ -213,7 +216,7 @@ struct phyr_iter {
 	const u32 *pos;
 	const u32 *end;
 	const struct phyr_chunk *chunk;
-	phys_addr_t prev_end;
+	unsigned long base;
 	u64 skip;
 	unsigned int flags;
 	bool done;
@@ -229,7 +232,8 @@ bool phyr_iter_seek(struct phyr_iter *iter, u64 offset);
  * @range: Filled with the next range.
  *
  * The common 4-byte entry is decoded inline; everything else is left to
- * __phyr_iter_next().
+ * __phyr_iter_next().  @iter->flags is only written by the slow path,
+ * which leaves the next range to it too after a range with flags.
  *
  * Context: Any context.  Nobody may append to the list meanwhile.
  * Return: %false when the list is exhausted, in which case @range is
@@ -238,22 +242,20 @@ bool phyr_iter_seek(struct phyr_iter *iter, u64 offset);
 static inline bool phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
 {
 	const u32 *pos = iter->pos;
-	unsigned long pfn;
+	unsigned long pfn, npages;
 	u32 word;
 
-	if (unlikely(pos >= iter->end || iter->skip))
+	if (unlikely(pos >= iter->end))
 		return __phyr_iter_next(iter, range);
 	word = *pos;
 	if (word & PHYR_DELTA_TAG_MASK)
 		return __phyr_iter_next(iter, range);
-	pfn = (unsigned long)(iter->prev_end >> PAGE_SHIFT) +
-	      (long)((s32)word >> PHYR_DELTA_PFN_SHIFT);
+	pfn = iter->base + (long)((s32)word >> PHYR_DELTA_PFN_SHIFT);
+	npages = ((word >> PHYR_DELTA_PAGES_SHIFT) & PHYR_DELTA_PAGES_MASK) + 1;
 	range->addr = (phys_addr_t)pfn << PAGE_SHIFT;
-	range->len = (u64)(((word >> PHYR_DELTA_PAGES_SHIFT) &
-			    PHYR_DELTA_PAGES_MASK) + 1) << PAGE_SHIFT;
-	iter->prev_end = range->addr + range->len;
+	range->len = (u64)npages << PAGE_SHIFT;
+	iter->base = pfn + npages;
 	iter->pos = pos + 1;
-	iter->flags = 0;
 	return true;
 }
 
@@ -305,6 +307,29 @@ static inline void phyr_block_iter_init(struct phyr_block_iter *biter,
 	biter->shift = shift;
 }
 
+/* phyr_block_iter_next() with a block size the compiler may know. */
+static __always_inline bool __phyr_block_iter_next(struct phyr_block_iter *biter,
+						   phys_addr_t *addr,
+						   unsigned int shift)
+{
+	struct phyr range;
+
+	if (biter->nr_left) {
+		*addr = biter->addr;
+		biter->addr += (phys_addr_t)1 << shift;
+		biter->nr_left--;
+		return true;
+	}
+	if (!phyr_iter_next(&biter->iter, &range))
+		return false;
+	*addr = range.addr >> shift << shift;
+	biter->nr_left = (u64)((range.addr + (phys_addr_t)(range.len - 1)) >>
+			       shift) - (range.addr >> shift);
+	if (biter->nr_left)
+		biter->addr = *addr + ((phys_addr_t)1 << shift);
+	return true;
+}
+
 /**
  * phyr_block_iter_next() - Return the next aligned block.
  * @biter: Block cursor.
@@ -316,21 +341,7 @@ static inline void phyr_block_iter_init(struct phyr_block_iter *biter,
 static inline bool phyr_block_iter_next(struct phyr_block_iter *biter,
 					phys_addr_t *addr)
 {
-	if (!biter->nr_left) {
-		struct phyr range;
-		phys_addr_t last;
-
-		if (!phyr_iter_next(&biter->iter, &range))
-			return false;
-		last = range.addr + (range.len - 1);
-		biter->addr = range.addr >> biter->shift << biter->shift;
-		biter->nr_left = (u64)(last >> biter->shift) -
-				 (range.addr >> biter->shift) + 1;
-	}
-	*addr = biter->addr;
-	biter->addr += (phys_addr_t)1 << biter->shift;
-	biter->nr_left--;
-	return true;
+	return __phyr_block_iter_next(biter, addr, biter->shift);
 }
 
 /**
@@ -358,6 +369,7 @@ static inline bool phyr_block_iter_next(struct phyr_block_iter *biter,
  * Context: Any context.  Nobody may append to the list meanwhile.
  */
 #define phyr_list_for_each_page(pl, biter, addr)			\
-	phyr_list_for_each_block(pl, biter, addr, PAGE_SHIFT)
+	for (phyr_block_iter_init(biter, pl, PAGE_SHIFT);		\
+	     __phyr_block_iter_next(biter, &(addr), PAGE_SHIFT);)
 
 #endif /* _LINUX_PHYR_H */

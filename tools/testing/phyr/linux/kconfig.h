@@ -9,6 +9,9 @@
 
 #define _GNU_SOURCE 1
 
+/* Peer-to-peer pages come in whole subsections, as in the kernel. */
+#define CONFIG_ZONE_DEVICE 1
+
 #ifdef __LP64__
 #define CONFIG_64BIT 1
 #endif

@@ -13,6 +13,7 @@
  * folios up to 1 GiB can be naturally aligned.
  */
 #define SHIM_PFN_OFFSET		0x40000UL
+#define PAGES_PER_SUBSECTION	(1UL << (21 - PAGE_SHIFT))
 
 extern struct page *mem_map;
 
