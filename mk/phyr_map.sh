@@ -35,7 +35,7 @@ for f in phyr.config debug.config phyr_map.config; do
 	args+=(--kunitconfig="$M/kunit/$f")
 done
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
-args+=(--make_options="CC=ccache gcc" --make_options="HOSTCC=ccache gcc" --jobs="$JOBS")
+build_args=(--make_options="CC=ccache gcc" --make_options="HOSTCC=ccache gcc" --jobs="$JOBS")
 
 initrd=$B/initramfs-phyr_map.cpio.gz
 "$ROOT/mk/initramfs.sh" "$initrd" "$M/guest/kunit-init"
@@ -46,7 +46,7 @@ cd "$B/linux"
 kunit=(python3 tools/testing/kunit/kunit.py)
 say "building ($bdir)"
 t0=$(date +%s)
-if ! "${kunit[@]}" build "${args[@]}" > "$B/logs/phyr_map-build.log" 2>&1; then
+if ! "${kunit[@]}" build "${args[@]}" "${build_args[@]}" > "$B/logs/phyr_map-build.log" 2>&1; then
 	tail -n 40 "$B/logs/phyr_map-build.log"
 	say "FAIL: build (build/logs/phyr_map-build.log)"
 	exit 1
@@ -78,7 +78,7 @@ for p in "$@"; do
 	"$ROOT/mk/logcheck.sh" "$log" "phyr_map-$p" phyr_map || prc=1
 	for c in ${must[$p]}; do
 		[ $bench != 0 ] && break
-		if grep -Eq "ok [0-9]+ $c\$" "$log"; then
+		if grep -Eq "(^|\])[[:space:]]*ok [0-9]+ $c\$" "$log"; then
 			echo "==> logcheck phyr_map-$p: ok: $c passed"
 		else
 			echo "==> logcheck phyr_map-$p: FAIL: $c did not pass (or was skipped)"
