@@ -513,6 +513,9 @@ static void phyr_test_map_folios(struct kunit *test)
 		c = range_at(pl, 0, NULL);
 		d = range_at(dma, 0, NULL);
 		KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(dma), 1UL);
+		kunit_info(test, "IOMMU page sizes %#lx, IOVA %pad for %pa\n",
+			   iommu_get_dma_domain(dev)->pgsize_bitmap, &d.addr,
+			   &c.addr);
 		/* Congruent modulo 2 MiB: the IOMMU can use 2 MiB pages. */
 		KUNIT_EXPECT_EQ(test, d.addr & (SZ_2M - 1),
 				(dma_addr_t)(c.addr & (SZ_2M - 1)));
@@ -545,6 +548,43 @@ static void phyr_test_map_unaligned(struct kunit *test)
 	check_translation(test, dev, pl, dma);
 	check_edu_roundtrip(test, edu, pl, dma, 1000);
 	phyr_unmap(dev, pl, dma, DMA_BIDIRECTIONAL, 0);
+	expect_counters(test, &before);
+}
+
+/*
+ * An untrusted device behind the IOMMU must not see memory outside the
+ * list: granule-aligned ranges are mapped, others refused, not exposed.
+ */
+static void phyr_test_map_untrusted(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct phyr_list *aligned = test_list(test);
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before;
+	struct phyr_list *dma;
+	struct page **pages;
+
+	if (!use_dma_iommu(dev))
+		kunit_skip(test, "edu is not behind an IOMMU");
+	pages = scattered_pages(test, aligned, 8);
+	test_add_range(test, pl, page_to_phys(pages[0]), PAGE_SIZE);
+	test_add_range(test, pl, page_to_phys(pages[1]) + 64, 512);
+	phyr_map_counters(&before);
+
+	edu->pdev->untrusted = 1;
+	dma = phyr_map(dev, pl, DMA_FROM_DEVICE, 0, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(dma), -EOPNOTSUPP);
+	if (!IS_ERR(dma))
+		phyr_unmap(dev, pl, dma, DMA_FROM_DEVICE, 0);
+	expect_counters(test, &before);
+
+	dma = phyr_map(dev, aligned, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
+	edu->pdev->untrusted = 0;
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(dma), "phyr_map: %pe", dma);
+	check_translation(test, dev, aligned, dma);
+	check_edu_roundtrip(test, edu, aligned, dma, PAGE_SIZE);
+	phyr_unmap(dev, aligned, dma, DMA_BIDIRECTIONAL, 0);
 	expect_counters(test, &before);
 }
 
@@ -872,6 +912,7 @@ static struct kunit_case phyr_map_test_cases[] = {
 	KUNIT_CASE(phyr_test_map_identity),
 	KUNIT_CASE(phyr_test_map_folios),
 	KUNIT_CASE(phyr_test_map_unaligned),
+	KUNIT_CASE(phyr_test_map_untrusted),
 	KUNIT_CASE(phyr_test_map_bounce),
 	KUNIT_CASE(phyr_test_map_p2p),
 	KUNIT_CASE(phyr_test_map_p2p_unreachable),
