@@ -24,6 +24,9 @@ KUNIT_PROFILES := x86_64 i386 i386-pae
 # gates) are added here.
 CHECK_STEPS := harness kunit
 
+# Further targets live in mk/*.mk fragments (they may append to CHECK_STEPS).
+-include $(sort $(wildcard mk/*.mk))
+
 export MAKE
 
 .PHONY: help deps tree kunit $(addprefix kunit-,$(KUNIT_PROFILES)) harness \

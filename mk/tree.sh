@@ -26,6 +26,14 @@ say() { echo "==> tree: $*"; }
 die() { echo "==> tree: ERROR: $*" >&2; exit 1; }
 
 mkdir -p "$B"
+# one assembler at a time (builds reading build/linux are not locked out:
+# files are replaced by rename, and a file changed during a build is older
+# than its object only if it was compiled from the new content)
+exec 9>"$B/.lock-tree-assemble"
+if ! flock -n 9; then
+	say "waiting for another mk/tree.sh"
+	flock 9
+fi
 
 # 1. pristine tree, once
 if [ ! -e "$B/.stamp-pristine" ]; then
@@ -50,26 +58,37 @@ if [ ! -e "$B/.stamp-tree" ]; then
 	touch "$B/.stamp-tree"
 fi
 
-# 3. which repo files are kernel files
+# 3. which repo files are kernel files: paths under a top-level directory
+#    (or next to a top-level file) that pristine Linux has, except the
+#    project's own tools/testing/phyr/ harness; *.patch there are edits of
+#    upstream files (lib/Makefile.patch edits lib/Makefile).  Everything
+#    else is the project's: Makefile, README.md, .ci/, mk/, machine/,
+#    build/, .git*, series notes, checkpatch caches ...
 cd "$ROOT"
-is_kernel_file() {
+is_kernel_path() {
+	local top=${1%%/*}
 	case "$1" in
-	Makefile|README.md|.git*) return 1 ;;
-	.ci/*|mk/*|machine/*|build/*|tools/testing/phyr/*) return 1 ;;
-	*.patch) return 1 ;;
+	Makefile|README.md|.*|build/*|mk/*|machine/*|tools/testing/phyr/*) return 1 ;;
 	esac
-	return 0
+	[ "$top" != "$1" ] && [ -d "$PRISTINE/$top" ] && return 0   # in a kernel dir
+	[ "$top" = "$1" ] && [ -f "$PRISTINE/${1%.patch}" ] && return 0  # MAINTAINERS.patch
+	return 1
 }
+if git -c safe.directory='*' rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	list_files() { git -c safe.directory='*' ls-files -z --cached --others --exclude-standard; }
+else	# a plain export of the repo
+	list_files() { find . -path ./build -prune -o -path ./.git -prune -o -type f -printf '%P\0'; }
+fi
 new_files=()
 patches=()
 while IFS= read -r -d '' f; do
 	[ -f "$f" ] || continue          # deleted in the worktree
+	is_kernel_path "$f" || continue
 	case "$f" in
-	build/*|tools/testing/phyr/*|.ci/*|mk/*|machine/*) continue ;;
 	*.patch) patches+=("$f") ;;
-	*) is_kernel_file "$f" && new_files+=("$f") ;;
+	*) new_files+=("$f") ;;
 	esac
-done < <(git ls-files -z --cached --others --exclude-standard | sort -zu)
+done < <(list_files | LC_ALL=C sort -zu)
 
 # 4. stage
 rm -rf "$STAGE"
@@ -136,6 +155,12 @@ for t in "${deleted[@]}" "${gone[@]}"; do
 		rm -f "$TREE/$t"
 		say "removed $t"
 	fi
+	# and the directories we created for it
+	d=$(dirname "$t")
+	while [ "$d" != . ] && [ ! -d "$PRISTINE/$d" ]; do
+		rmdir "$TREE/$d" 2>/dev/null || break
+		d=$(dirname "$d")
+	done
 done
 mv "$MANIFEST.new" "$MANIFEST"
 say "build/linux ready: ${#new_files[@]} new files, ${#patches[@]} patches"
