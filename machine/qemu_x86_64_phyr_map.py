@@ -33,8 +33,7 @@ elif _profile not in ('iommu', 'noiommu'):
 	raise ValueError('PHYR_MAP_PROFILE: unknown profile ' + _profile)
 _bench = os.environ.get('PHYR_MAP_BENCH_MB')
 if _bench:
-	# dma-debug would charge dma_map_sgtable() for one entry per segment
-	_cmdline += ' phyr_map_kunit.bench_mb=' + str(int(_bench)) + ' dma_debug=off'
+	_cmdline += ' phyr_map_kunit.bench_mb=' + str(int(_bench))
 _initrd = os.environ.get('PHYR_KUNIT_INITRD')
 if _initrd:
 	_params += ['-initrd', _initrd]

@@ -117,7 +117,21 @@ static size_t phyr_iova_slot(const struct phyr *r, struct iova_domain *iovad)
 	return iova_align(iovad, r->len + iova_offset(iovad, r->addr));
 }
 
-/* Unmap the slots of the IOVA ranges in @map->list into @gather. */
+/* Unmap the slots under a DMA range into @gather. */
+static void phyr_iommu_unmap_range(struct iommu_domain *domain,
+				   struct iova_domain *iovad,
+				   const struct phyr *r,
+				   struct iommu_iotlb_gather *gather)
+{
+	size_t start = iova_align_down(iovad, r->addr);
+	size_t size = phyr_iova_slot(r, iovad);
+	size_t unmapped;
+
+	unmapped = iommu_unmap_fast(domain, start, size, gather);
+	WARN_ON(unmapped != size);
+}
+
+/* Unmap the slots of the IOVA ranges in @dma into @gather. */
 static void phyr_iommu_unmap_slots(struct iommu_domain *domain,
 				   struct iova_domain *iovad,
 				   const struct phyr_list *dma,
@@ -126,16 +140,26 @@ static void phyr_iommu_unmap_slots(struct iommu_domain *domain,
 	struct phyr_iter iter;
 	struct phyr r;
 
-	phyr_list_for_each(dma, &iter, r) {
-		size_t start, size, unmapped;
+	phyr_list_for_each(dma, &iter, r)
+		if (!(iter.flags & PHYR_RANGE_P2P))
+			phyr_iommu_unmap_range(domain, iovad, &r, gather);
+}
 
-		if (iter.flags & PHYR_RANGE_P2P)
-			continue;
-		start = iova_align_down(iovad, r.addr);
-		size = phyr_iova_slot(&r, iovad);
-		unmapped = iommu_unmap_fast(domain, start, size, gather);
-		WARN_ON(unmapped != size);
-	}
+/*
+ * Ranges that follow each other in IOVA space are collected in @run and
+ * appended as one: a linear mapping costs one append, not one per range.
+ */
+static int phyr_iommu_flush_run(struct phyr_dma_map *map, struct phyr *run,
+				gfp_t gfp)
+{
+	int ret;
+
+	if (!run->len)
+		return 0;
+	ret = phyr_list_append(&map->list, run->addr, run->len, gfp);
+	if (!ret)
+		run->len = 0;
+	return ret;
 }
 
 /*
@@ -147,6 +171,9 @@ static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 				 enum dma_data_direction dir)
 {
 	struct pci_p2pdma_map_state p2p_state = {};
+	/* Only untrusted devices need whole granules; size 1 catches both. */
+	bool untrusted = dev_use_swiotlb(dev, PAGE_SIZE, dir);
+	bool check = dev_use_swiotlb(dev, 1, dir);
 	struct phyr_iter iter;
 	size_t pos = 0, end;
 	struct phyr r;
@@ -163,8 +190,8 @@ static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 				return -EREMOTEIO;
 			}
 		}
-		if (dev_use_swiotlb(dev, r.len, dir) &&
-		    iova_offset(iovad, r.addr | r.len))
+		if (check && iova_offset(iovad, r.addr | r.len) &&
+		    (untrusted || dev_use_swiotlb(dev, r.len, dir)))
 			return -EOPNOTSUPP;
 		if (r.len > SSIZE_MAX)
 			return -EOVERFLOW;
@@ -204,6 +231,7 @@ int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
 	int prot = dma_info_to_prot(dir, coherent, attrs);
 	size_t large = phyr_large_page(domain, iovad);
 	struct iommu_iotlb_gather gather;
+	struct phyr run = { .len = 0 };
 	struct phyr_iter iter;
 	size_t pos = 0, iova_len;
 	ssize_t layout;
@@ -241,6 +269,9 @@ int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
 		if (iter.flags & PHYR_RANGE_P2P &&
 		    phyr_map_p2p_type(&p2p_state, dev, r.addr, r.len) ==
 		    PCI_P2PDMA_MAP_BUS_ADDR) {
+			ret = phyr_iommu_flush_run(map, &run, gfp);
+			if (ret)
+				goto out_unmap;
 			ret = phyr_list_append_p2p(&map->list,
 						   r.addr + p2p_state.bus_off,
 						   r.len, gfp);
@@ -263,15 +294,26 @@ int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
 					       slot, prot, gfp);
 		if (ret)
 			goto out_unmap;
-		ret = phyr_list_append(&map->list, iova + place, r.len, gfp);
+		pos += slot;
+		if (run.len && run.addr + run.len == iova + place) {
+			run.len += r.len;
+			continue;
+		}
+		ret = phyr_iommu_flush_run(map, &run, gfp);
 		if (ret) {
+			struct phyr cur = { iova + place, r.len };
+
 			iommu_iotlb_gather_init(&gather);
-			iommu_unmap_fast(domain, iova + pos, slot, &gather);
+			phyr_iommu_unmap_range(domain, iovad, &cur, &gather);
 			iommu_iotlb_sync(domain, &gather);
 			goto out_unmap;
 		}
-		pos += slot;
+		run.addr = iova + place;
+		run.len = r.len;
 	}
+	ret = phyr_iommu_flush_run(map, &run, gfp);
+	if (ret)
+		goto out_unmap;
 
 	ret = -ENOMEM;
 	if (!iova_len || !phyr_map_should_fail())
@@ -283,6 +325,8 @@ int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
 out_unmap:
 	iommu_iotlb_gather_init(&gather);
 	phyr_iommu_unmap_slots(domain, iovad, &map->list, &gather);
+	if (run.len)
+		phyr_iommu_unmap_range(domain, iovad, &run, &gather);
 	iommu_iotlb_sync(domain, &gather);
 	if (iova_len) {
 		iommu_dma_free_iova(domain->iova_cookie, iova, iova_len, NULL);

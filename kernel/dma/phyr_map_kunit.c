@@ -1079,12 +1079,22 @@ static void phyr_bench_pages(struct kunit *test)
 static void phyr_bench_folios(struct kunit *test)
 {
 	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	unsigned int order = get_order(SZ_2M), j;
+	struct bench_pages *bp;
+	unsigned long i, k;
 
 	if (!bench_mb)
 		kunit_skip(test, "boot with phyr_map_kunit.bench_mb=N to run");
-	bench_one(test, &edu->pdev->dev, "2M",
-		  bench_alloc(test, (unsigned long)bench_mb << (20 - PAGE_SHIFT),
-			      get_order(SZ_2M)));
+	bp = bench_alloc(test, (unsigned long)bench_mb << (20 - PAGE_SHIFT),
+			 order);
+	/* Folios in a random order, so that they are not one range. */
+	for (i = (bp->nr >> order) - 1; i > 0; i--) {
+		k = get_random_u32_below(i + 1);
+		for (j = 0; j < 1U << order; j++)
+			swap(bp->pages[(i << order) + j],
+			     bp->pages[(k << order) + j]);
+	}
+	bench_one(test, &edu->pdev->dev, "2M", bp);
 }
 
 static struct kunit_case phyr_map_bench_cases[] = {
