@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * The uAPI of lib/test_phyr.c, a test driver for pinning user memory into
+ * phyr lists and mapping them with phyr_map(), used by
+ * tools/testing/selftests/phyr/.  Private to the test; not a stable ABI.
+ */
+#ifndef _LIB_TEST_PHYR_UAPI_H
+#define _LIB_TEST_PHYR_UAPI_H
+
+#include <linux/const.h>
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Devices that PHYR_TEST_IOC_MAP maps on, by index. */
+#define PHYR_TEST_DEV_EDU_SWITCH	0	/* edu next to the NVMe CMB */
+#define PHYR_TEST_DEV_EDU_ROOT		1	/* edu on a root port */
+#define PHYR_TEST_NR_DEVS		2
+
+/* struct phyr_test_dev.flags */
+#define PHYR_TEST_DEV_PRESENT	_BITUL(0)	/* the device exists */
+#define PHYR_TEST_DEV_IOMMU	_BITUL(1)	/* DMA goes through an IOMMU */
+#define PHYR_TEST_DEV_P2P	_BITUL(2)	/* reaches the CMB by P2P */
+
+/**
+ * struct phyr_test_dev - A device of the test machine.
+ * @name: PCI name ("0000:02:00.0"), empty when absent.
+ * @flags: %PHYR_TEST_DEV_* bits.
+ * @__reserved: Zero.
+ */
+struct phyr_test_dev {
+	char name[16];
+	__u32 flags;
+	__u32 __reserved;
+};
+
+/**
+ * struct phyr_test_info - What the test machine has (PHYR_TEST_IOC_INFO).
+ * @dev: The devices, indexed by %PHYR_TEST_DEV_EDU_*.
+ * @p2p_name: PCI name of the device whose BAR is registered as p2pdma
+ *	memory (the NVMe CMB), empty when there is none.  Userspace gets
+ *	such memory by mmap() of /sys/bus/pci/devices/NAME/p2pmem/allocate.
+ */
+struct phyr_test_info {
+	struct phyr_test_dev dev[PHYR_TEST_NR_DEVS];
+	char p2p_name[16];
+};
+
+/* struct phyr_test_pin.flags */
+#define PHYR_TEST_PIN_WRITE	_BITUL(0)	/* FOLL_WRITE */
+#define PHYR_TEST_PIN_LONGTERM	_BITUL(1)	/* FOLL_LONGTERM */
+#define PHYR_TEST_PIN_P2P	_BITUL(2)	/* FOLL_PCI_P2PDMA */
+#define PHYR_TEST_PIN_SGT	_BITUL(3)	/* also an sg_table, as ib_umem */
+
+/**
+ * struct phyr_test_pin - Pin a user buffer (PHYR_TEST_IOC_PIN).
+ * @addr: User address of the first byte; any alignment.
+ * @len: Number of bytes.
+ * @flags: %PHYR_TEST_PIN_* bits.  With %PHYR_TEST_PIN_SGT the buffer is
+ *	pinned a second time, into an sg_table the way ib_umem_get() does
+ *	it, for comparison.
+ * @__reserved: Zero.
+ */
+struct phyr_test_pin {
+	__u64 addr;
+	__u64 len;
+	__u32 flags;
+	__u32 __reserved;
+};
+
+/* struct phyr_test_map.flags */
+#define PHYR_TEST_MAP_SGT	_BITUL(0)	/* also dma_map_sgtable() */
+
+/**
+ * struct phyr_test_map - Map the pinned buffer (PHYR_TEST_IOC_MAP).
+ * @dev: Index of the device, %PHYR_TEST_DEV_EDU_*.
+ * @flags: %PHYR_TEST_MAP_* bits.
+ */
+struct phyr_test_map {
+	__u32 dev;
+	__u32 flags;
+};
+
+#define PHYR_TEST_MAX_SAMPLES	16
+
+/**
+ * struct phyr_test_check - Let the device DMA through the mapping.
+ * @nr_samples: (in) Number of places in the buffer to check, 1 to
+ *	%PHYR_TEST_MAX_SAMPLES, spread from its first to its last byte.
+ * @seed: (in) Seed of the pattern, see phyr_test_pattern().
+ * @nr_bad: (out) Places where the bytes that came back were wrong.
+ * @__reserved: Zero.
+ * @offset: (out) Offset in the buffer of each place.
+ * @len: (out) Bytes checked at each place.
+ *
+ * For each place the driver writes a pattern with the CPU, has the edu
+ * device read it through the DMA mapping, overwrites it with the CPU,
+ * has the device write it back through the mapping, and compares.  The
+ * pattern stays in the buffer, so the caller can check that its own
+ * mapping of the buffer shows it.
+ */
+struct phyr_test_check {
+	__u32 nr_samples;
+	__u32 seed;
+	__u32 nr_bad;
+	__u32 __reserved;
+	__u64 offset[PHYR_TEST_MAX_SAMPLES];
+	__u64 len[PHYR_TEST_MAX_SAMPLES];
+};
+
+/**
+ * phyr_test_pattern() - The byte at an offset of the check pattern.
+ * @seed: &struct phyr_test_check.seed.
+ * @offset: Offset in the buffer.
+ *
+ * Return: The byte that PHYR_TEST_IOC_CHECK leaves at @offset.
+ */
+static inline __u8 phyr_test_pattern(__u32 seed, __u64 offset)
+{
+	__u32 x = seed ^ (__u32)offset ^ (__u32)(offset >> 32);
+
+	x *= 0x9e3779b1U;
+	return (__u8)(x >> 24);
+}
+
+/**
+ * struct phyr_test_stats - The buffer and its mappings (PHYR_TEST_IOC_STATS).
+ * @bytes: Bytes described by the phyr list.
+ * @ranges: Ranges of the phyr list.
+ * @mem_bytes: Storage of the phyr list: phyr_list_mem_bytes() plus
+ *	struct phyr_list.
+ * @range_class: Ranges by the smallest entry they fit: [0] runs of at
+ *	most 8 pages (4-byte entries when near the previous range), [1]
+ *	page-aligned up to 4 MiB (8 bytes), [2] byte-granular up to
+ *	512 MiB (12 bytes), [3] anything else, P2P (20 bytes).
+ * @p2p: The list holds peer-to-peer memory.
+ * @dma_identity: phyr_map() returned the list itself.
+ * @dma_ranges: Ranges of the list phyr_map() returned.
+ * @dma_mem_bytes: Storage that phyr_map() allocated (0 when identity).
+ * @sgt_nents: Entries of the sg_table (orig_nents).
+ * @sgt_dma_nents: DMA segments after dma_map_sgtable() (nents).
+ * @sgt_mem_bytes: Storage of the sg_table: its chunks plus
+ *	struct sg_append_table.
+ * @pin_ns: phyr_pin_user(): pin and build the list.
+ * @map_ns: phyr_map().
+ * @unmap_ns: phyr_unmap().
+ * @unpin_ns: phyr_unpin_user(): unpin and free the list.
+ * @sgt_pin_ns: pin_user_pages_fast() and sg_alloc_append_table_from_pages().
+ * @sgt_map_ns: dma_map_sgtable().
+ * @sgt_unmap_ns: dma_unmap_sgtable().
+ * @sgt_unpin_ns: unpin per entry and sg_free_append_table().
+ *
+ * The times are those of the last such operation on the file, so they
+ * can be read after PHYR_TEST_IOC_UNPIN as well.
+ */
+struct phyr_test_stats {
+	__u64 bytes;
+	__u64 ranges;
+	__u64 mem_bytes;
+	__u64 range_class[4];
+	__u32 p2p;
+	__u32 dma_identity;
+	__u64 dma_ranges;
+	__u64 dma_mem_bytes;
+	__u64 sgt_nents;
+	__u64 sgt_dma_nents;
+	__u64 sgt_mem_bytes;
+	__u64 pin_ns;
+	__u64 map_ns;
+	__u64 unmap_ns;
+	__u64 unpin_ns;
+	__u64 sgt_pin_ns;
+	__u64 sgt_map_ns;
+	__u64 sgt_unmap_ns;
+	__u64 sgt_unpin_ns;
+};
+
+#define PHYR_TEST_IOC_INFO	_IOR('p', 0x00, struct phyr_test_info)
+#define PHYR_TEST_IOC_PIN	_IOW('p', 0x01, struct phyr_test_pin)
+#define PHYR_TEST_IOC_STATS	_IOR('p', 0x02, struct phyr_test_stats)
+#define PHYR_TEST_IOC_MAP	_IOW('p', 0x03, struct phyr_test_map)
+#define PHYR_TEST_IOC_CHECK	_IOWR('p', 0x04, struct phyr_test_check)
+#define PHYR_TEST_IOC_UNMAP	_IO('p', 0x05)
+#define PHYR_TEST_IOC_UNPIN	_IO('p', 0x06)
+
+#endif /* _LIB_TEST_PHYR_UAPI_H */
