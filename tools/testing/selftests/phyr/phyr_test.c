@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of pinning user memory into phyr lists and mapping them for DMA,
+ * through the test driver lib/test_phyr.c (/dev/test_phyr).
+ *
+ * The "pin" tests need only the driver.  The "map" tests make a QEMU edu
+ * device DMA through the mappings, once per path: "direct" (no IOMMU in
+ * front of the device: boot with intel_iommu=off), "iommu" and "p2p"
+ * (memory of an NVMe CMB, mapped for an edu behind the same PCIe switch).
+ * A path that the machine does not have is skipped with the reason.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "../../../../lib/test_phyr_uapi.h"
+
+#define PAGE		4096UL
+#define SZ_2M		(2UL << 20)
+#define SZ_1G		(1024UL * 1024 * 1024)
+
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB	(21 << 26)
+#endif
+
+static int phyr_pin(int fd, void *addr, uint64_t len, uint32_t flags)
+{
+	struct phyr_test_pin pin = {
+		.addr = (uintptr_t)addr,
+		.len = len,
+		.flags = flags,
+	};
+
+	return ioctl(fd, PHYR_TEST_IOC_PIN, &pin) ? -errno : 0;
+}
+
+static int phyr_map_dev(int fd, uint32_t dev, uint32_t flags)
+{
+	struct phyr_test_map map = { .dev = dev, .flags = flags };
+
+	return ioctl(fd, PHYR_TEST_IOC_MAP, &map) ? -errno : 0;
+}
+
+static int phyr_cmd(int fd, unsigned long cmd)
+{
+	return ioctl(fd, cmd) ? -errno : 0;
+}
+
+static int phyr_stats(int fd, struct phyr_test_stats *st)
+{
+	return ioctl(fd, PHYR_TEST_IOC_STATS, st) ? -errno : 0;
+}
+
+/*
+ * Let the device copy the pattern through the mapping and check, besides
+ * the driver's own comparison, that @buf (our view of the pinned memory)
+ * shows what the device wrote.  Return the number of bad places.
+ */
+static int phyr_check(struct __test_metadata *_metadata, int fd,
+		      const uint8_t *buf, unsigned int nr, uint32_t seed)
+{
+	struct phyr_test_check chk = { .nr_samples = nr, .seed = seed };
+	unsigned int i, bad = 0;
+	uint64_t j;
+
+	ASSERT_EQ(0, ioctl(fd, PHYR_TEST_IOC_CHECK, &chk) ? -errno : 0);
+	for (i = 0; i < nr; i++) {
+		ASSERT_LT(0, chk.len[i]);
+		for (j = 0; j < chk.len[i]; j++) {
+			uint64_t off = chk.offset[i] + j;
+
+			if (buf[off] != phyr_test_pattern(seed, off)) {
+				bad++;
+				break;
+			}
+		}
+	}
+	return chk.nr_bad + bad;
+}
+
+static void *map_anon(size_t len, size_t align, int advice)
+{
+	uint8_t *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = align ? ((uintptr_t)p + align - 1) & ~(align - 1) : (uintptr_t)p;
+	if (advice && madvise((void *)a, len, advice))
+		return NULL;
+	return (void *)a;
+}
+
+/* Fault in every page, @stride bytes apart, with distinct contents. */
+static void touch(uint8_t *p, size_t len, size_t stride)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += stride)
+		p[i] = (uint8_t)(i / stride + 1);
+}
+
+/*
+ * Fault in the pages of @p in a shuffled order.  The page allocator hands
+ * out physically adjacent pages one after the other, so this scatters the
+ * buffer over physical memory the way a long-running machine would.
+ */
+static void touch_scattered(uint8_t *p, size_t len)
+{
+	size_t n = len / PAGE, i, j, t;
+	size_t *order = malloc(n * sizeof(*order));
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+
+	if (!order) {
+		touch(p, len, PAGE);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		j = x % (i + 1);
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < n; i++)
+		p[order[i] * PAGE] = (uint8_t)(i + 1);
+	free(order);
+}
+
+static bool thp_available(void)
+{
+	return !access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK);
+}
+
+static void *mmap_hugetlb(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB,
+		       -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void log_stats(struct __test_metadata *_metadata, const char *what,
+		      int fd)
+{
+	struct phyr_test_stats st;
+
+	ASSERT_EQ(0, phyr_stats(fd, &st));
+	ksft_print_msg("%s: %llu bytes in %llu ranges, %llu bytes of storage\n",
+		       what, st.bytes, st.ranges, st.mem_bytes);
+	ksft_print_msg("%s: ranges by entry size 4/8/12/20: %llu/%llu/%llu/%llu\n",
+		       what, st.range_class[0], st.range_class[1],
+		       st.range_class[2], st.range_class[3]);
+	ksft_print_msg("%s: sg_table %llu entries, %llu bytes of storage\n",
+		       what, st.sgt_nents, st.sgt_mem_bytes);
+}
+
+/* Pinning, without a device. */
+FIXTURE(pin) {
+	int fd;
+};
+
+FIXTURE_SETUP(pin)
+{
+	self->fd = open("/dev/test_phyr", O_RDWR);
+	if (self->fd < 0)
+		SKIP(return, "no /dev/test_phyr: a kernel with CONFIG_TEST_PHYR");
+}
+
+FIXTURE_TEARDOWN(pin)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(pin, pages_4k)
+{
+	size_t len = 16UL << 20;
+	struct phyr_test_stats st;
+	uint8_t *buf;
+
+	buf = map_anon(len, 0, thp_available() ? MADV_NOHUGEPAGE : 0);
+	ASSERT_NE(NULL, buf);
+	touch_scattered(buf, len);
+	ASSERT_EQ(0, phyr_pin(self->fd, buf, len, PHYR_TEST_PIN_WRITE |
+			      PHYR_TEST_PIN_LONGTERM | PHYR_TEST_PIN_SGT));
+	ASSERT_EQ(0, phyr_stats(self->fd, &st));
+	log_stats(_metadata, "16 MiB of 4 KiB pages", self->fd);
+	EXPECT_EQ(len, st.bytes);
+	EXPECT_LE(1, st.ranges);
+	EXPECT_GE(len / PAGE, st.ranges);
+	EXPECT_EQ(st.ranges, st.range_class[0] + st.range_class[1] +
+			     st.range_class[2] + st.range_class[3]);
+	/* at most 8 bytes a page, plus the chunk that is not full */
+	EXPECT_GE(len / PAGE * 8 + 2 * PAGE, st.mem_bytes);
+	/* the sg_table merges contiguous pages the same way */
+	EXPECT_EQ(st.ranges, st.sgt_nents);
+	EXPECT_LT(st.mem_bytes, st.sgt_mem_bytes);
+	EXPECT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
+	ASSERT_EQ(0, phyr_stats(self->fd, &st));
+	EXPECT_EQ(0, st.ranges);
+	EXPECT_EQ(0, munmap(buf, len));
+}
+
+TEST_F_TIMEOUT(pin, thp_1g, 900)
+{
+	struct phyr_test_stats st;
+	uint8_t *buf;
+
+	if (!thp_available())
+		SKIP(return, "no THP: a kernel with CONFIG_TRANSPARENT_HUGEPAGE");
+	buf = map_anon(SZ_1G, SZ_2M, MADV_HUGEPAGE);
+	ASSERT_NE(NULL, buf);
+	/* one write per huge page faults in the whole folio */
+	touch(buf, SZ_1G, SZ_2M);
+	ASSERT_EQ(0, phyr_pin(self->fd, buf, SZ_1G, PHYR_TEST_PIN_WRITE |
+			      PHYR_TEST_PIN_LONGTERM));
+	ASSERT_EQ(0, phyr_stats(self->fd, &st));
+	log_stats(_metadata, "1 GiB of THP", self->fd);
+	EXPECT_EQ(SZ_1G, st.bytes);
+	/* one range per 2 MiB folio at most: the folio test */
+	EXPECT_GE(512, st.ranges);
+	EXPECT_GE(2 * PAGE, st.mem_bytes);
+	EXPECT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
+	EXPECT_EQ(0, munmap(buf, SZ_1G));
+}
+
+TEST_F(pin, hugetlb_2m)
+{
+	size_t len = 4 * SZ_2M;
+	struct phyr_test_stats st;
+	uint8_t *buf = mmap_hugetlb(len);
+
+	if (!buf)
+		SKIP(return, "no 2 MiB hugetlb pages (boot with hugepages=N)");
+	touch(buf, len, SZ_2M);
+	ASSERT_EQ(0, phyr_pin(self->fd, buf, len, PHYR_TEST_PIN_WRITE |
+			      PHYR_TEST_PIN_LONGTERM | PHYR_TEST_PIN_SGT));
+	ASSERT_EQ(0, phyr_stats(self->fd, &st));
+	log_stats(_metadata, "8 MiB of hugetlb", self->fd);
+	EXPECT_EQ(len, st.bytes);
+	EXPECT_GE(4, st.ranges);
+	EXPECT_EQ(0, munmap(buf, len));
+	/* unpinned on close: the pins keep the pages until then */
+}
+
+TEST_F(pin, unaligned)
+{
+	static const struct { size_t off, len; } cases[] = {
+		{ 123, 5 * PAGE + 456 },	/* both ends inside a page */
+		{ PAGE - 1, 2 },		/* two bytes in two pages */
+		{ 7, 1 },			/* a single byte */
+		{ 0, 3 * PAGE + 1 },		/* one byte of the last page */
+		{ PAGE + 1, PAGE - 1 },		/* to the end of a page */
+	};
+	struct phyr_test_stats st;
+	uint8_t *buf;
+	size_t i;
+
+	buf = map_anon(16 * PAGE, 0, 0);
+	ASSERT_NE(NULL, buf);
+	touch(buf, 16 * PAGE, PAGE);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(0, phyr_pin(self->fd, buf + cases[i].off,
+				      cases[i].len,
+				      PHYR_TEST_PIN_WRITE | PHYR_TEST_PIN_SGT));
+		ASSERT_EQ(0, phyr_stats(self->fd, &st));
+		EXPECT_EQ(cases[i].len, st.bytes);
+		EXPECT_LE(1, st.ranges);
+		EXPECT_EQ(st.ranges, st.sgt_nents);
+		ASSERT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
+	}
+	EXPECT_EQ(0, munmap(buf, 16 * PAGE));
+}
+
+TEST_F(pin, readonly_write)
+{
+	struct phyr_test_stats st;
+	uint8_t *buf;
+
+	buf = mmap(NULL, 4 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	EXPECT_EQ(-EFAULT, phyr_pin(self->fd, buf, 4 * PAGE,
+				    PHYR_TEST_PIN_WRITE));
+	EXPECT_EQ(-EFAULT, phyr_pin(self->fd, buf, 4 * PAGE,
+				    PHYR_TEST_PIN_WRITE |
+				    PHYR_TEST_PIN_LONGTERM |
+				    PHYR_TEST_PIN_SGT));
+	ASSERT_EQ(0, phyr_stats(self->fd, &st));
+	EXPECT_EQ(0, st.ranges);
+	/* reading is fine */
+	EXPECT_EQ(0, phyr_pin(self->fd, buf, 4 * PAGE, 0));
+	EXPECT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
+	EXPECT_EQ(0, munmap(buf, 4 * PAGE));
+}
+
+TEST_F(pin, hole)
+{
+	struct phyr_test_stats st;
+	uint8_t *buf;
+
+	/* more than one batch before the hole, so that there is a rollback */
+	buf = map_anon(1100 * PAGE, 0, 0);
+	ASSERT_NE(NULL, buf);
+	touch(buf, 1100 * PAGE, PAGE);
+	ASSERT_EQ(0, munmap(buf + 1050 * PAGE, PAGE));
+	EXPECT_EQ(-EFAULT, phyr_pin(self->fd, buf, 1100 * PAGE,
+				    PHYR_TEST_PIN_WRITE));
+	EXPECT_EQ(-EFAULT, phyr_pin(self->fd, buf + 10, 1100 * PAGE - 20,
+				    PHYR_TEST_PIN_WRITE | PHYR_TEST_PIN_SGT));
+	ASSERT_EQ(0, phyr_stats(self->fd, &st));
+	EXPECT_EQ(0, st.ranges);
+	EXPECT_EQ(0, st.bytes);
+	/* the file holds nothing: a new pin works */
+	EXPECT_EQ(0, phyr_pin(self->fd, buf, 1050 * PAGE, PHYR_TEST_PIN_WRITE));
+	EXPECT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
+	munmap(buf, 1050 * PAGE);
+	munmap(buf + 1051 * PAGE, 49 * PAGE);
+}
+
+TEST_F(pin, lengths)
+{
+	uint8_t *buf = map_anon(4 * PAGE, 0, 0);
+
+	ASSERT_NE(NULL, buf);
+	EXPECT_EQ(-EINVAL, phyr_pin(self->fd, buf, 0, 0));
+	EXPECT_EQ(-EINVAL, phyr_pin(self->fd, buf, UINT64_MAX, 0));
+	EXPECT_EQ(-EINVAL, phyr_pin(self->fd, buf, -(uintptr_t)buf + 1, 0));
+	/* in the address space but not mapped, or not user memory */
+	EXPECT_EQ(-EFAULT, phyr_pin(self->fd, buf, 1ULL << 46, 0));
+	EXPECT_EQ(-EFAULT, phyr_pin(self->fd, buf, 1ULL << 62, 0));
+	EXPECT_EQ(-EFAULT, phyr_pin(self->fd, (void *)0xffff888000000000UL,
+				    PAGE, 0));
+	EXPECT_EQ(-EFAULT, phyr_pin(self->fd, NULL, PAGE, 0));
+	EXPECT_EQ(0, munmap(buf, 4 * PAGE));
+}
+
+TEST_F(pin, bad_arguments)
+{
+	struct phyr_test_pin pin = { .len = PAGE };
+	struct phyr_test_check chk = { .nr_samples = 1 };
+	uint8_t *buf = map_anon(4 * PAGE, 0, 0);
+
+	ASSERT_NE(NULL, buf);
+	pin.addr = (uintptr_t)buf;
+	EXPECT_EQ(-EINVAL, phyr_pin(self->fd, buf, PAGE, 1U << 31));
+	/* P2P memory may not be pinned long-term: it can be unplugged */
+	EXPECT_EQ(-EINVAL, phyr_pin(self->fd, buf, PAGE,
+				    PHYR_TEST_PIN_LONGTERM | PHYR_TEST_PIN_P2P));
+	pin.__reserved = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_PIN, &pin));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_PIN, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_STATS, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_INFO, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, _IO('p', 0x7f)));
+	EXPECT_EQ(ENOTTY, errno);
+	/* nothing pinned */
+	EXPECT_EQ(-EINVAL, phyr_map_dev(self->fd, PHYR_TEST_DEV_EDU_SWITCH, 0));
+	EXPECT_EQ(-EINVAL, phyr_cmd(self->fd, PHYR_TEST_IOC_UNMAP));
+	EXPECT_EQ(-EINVAL, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_CHECK, &chk));
+	EXPECT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, phyr_pin(self->fd, buf, 2 * PAGE, PHYR_TEST_PIN_WRITE));
+	EXPECT_EQ(-EBUSY, phyr_pin(self->fd, buf, PAGE, 0));
+	EXPECT_EQ(-ENODEV, phyr_map_dev(self->fd, PHYR_TEST_NR_DEVS, 0));
+	EXPECT_EQ(-ENODEV, phyr_map_dev(self->fd, UINT32_MAX, 0));
+	EXPECT_EQ(-EINVAL, phyr_map_dev(self->fd, 0, 1U << 31));
+	/* no sg_table was built */
+	EXPECT_EQ(-EINVAL, phyr_map_dev(self->fd, 0, PHYR_TEST_MAP_SGT));
+	/* not mapped */
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_CHECK, &chk));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_CHECK, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* left pinned: close releases it */
+	EXPECT_EQ(0, munmap(buf, 4 * PAGE));
+}
+
+/* Mapping for an edu device and letting it DMA, per path. */
+/* What the map tests share; the fixture's variant is copied in. */
+struct map_ctx {
+	int fd;
+	struct phyr_test_info info;
+	uint32_t pin_flags;
+	const char *path;
+	bool iommu;
+	bool p2p;
+	void *cmb;		/* CMB memory mapped from sysfs */
+	size_t cmb_len;
+};
+
+FIXTURE(map) {
+	struct map_ctx c;
+};
+
+FIXTURE_VARIANT(map) {
+	const char *path;
+	bool iommu;
+	bool p2p;
+};
+
+FIXTURE_VARIANT_ADD(map, direct) {
+	.path = "direct",
+};
+
+FIXTURE_VARIANT_ADD(map, iommu) {
+	.path = "iommu",
+	.iommu = true,
+};
+
+FIXTURE_VARIANT_ADD(map, p2p) {
+	.path = "p2p",
+	.p2p = true,
+};
+
+FIXTURE_SETUP(map)
+{
+	struct map_ctx *c = &self->c;
+	const struct phyr_test_dev *edu;
+
+	c->path = variant->path;
+	c->iommu = variant->iommu;
+	c->p2p = variant->p2p;
+	c->cmb = NULL;
+	c->fd = open("/dev/test_phyr", O_RDWR);
+	if (c->fd < 0)
+		SKIP(return, "no /dev/test_phyr: a kernel with CONFIG_TEST_PHYR");
+	ASSERT_EQ(0, ioctl(c->fd, PHYR_TEST_IOC_INFO, &c->info));
+	edu = &c->info.dev[PHYR_TEST_DEV_EDU_SWITCH];
+	if (!(edu->flags & PHYR_TEST_DEV_PRESENT))
+		SKIP(return, "no edu device (1234:11e8) behind a PCIe switch");
+	c->pin_flags = PHYR_TEST_PIN_WRITE | PHYR_TEST_PIN_LONGTERM |
+		       PHYR_TEST_PIN_SGT;
+	if (variant->p2p) {
+		if (!c->info.p2p_name[0])
+			SKIP(return, "no PCI memory registered for P2P DMA (NVMe CMB)");
+		if (!(edu->flags & PHYR_TEST_DEV_P2P))
+			SKIP(return, "the edu cannot reach %s by P2P",
+			     c->info.p2p_name);
+		/* pin_user_pages() refuses FOLL_LONGTERM for P2P memory */
+		c->pin_flags = PHYR_TEST_PIN_WRITE | PHYR_TEST_PIN_P2P |
+			       PHYR_TEST_PIN_SGT;
+	} else if (variant->iommu && !(edu->flags & PHYR_TEST_DEV_IOMMU)) {
+		SKIP(return, "no IOMMU in front of the edu (boot with intel_iommu=on)");
+	} else if (!variant->iommu && (edu->flags & PHYR_TEST_DEV_IOMMU)) {
+		SKIP(return, "the edu is behind an IOMMU (boot with intel_iommu=off)");
+	}
+}
+
+FIXTURE_TEARDOWN(map)
+{
+	if (self->c.cmb)
+		munmap(self->c.cmb, self->c.cmb_len);
+	if (self->c.fd >= 0)
+		close(self->c.fd);
+}
+
+/* @len bytes of CMB memory, mapped through the p2pdma sysfs file. */
+static void *map_p2p(struct map_ctx *c, size_t len)
+{
+	char path[96];
+	void *p;
+	int fd;
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/p2pmem/allocate",
+		 c->info.p2p_name);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	c->cmb = p;
+	c->cmb_len = len;
+	return p;
+}
+
+/* The device DMAs P2P through an IOMMU only with bus addresses QEMU routes. */
+static bool can_check(const struct map_ctx *c, uint32_t dev)
+{
+	return !c->p2p || !(c->info.dev[dev].flags & PHYR_TEST_DEV_IOMMU);
+}
+
+/* Pin @buf, map it on @dev, check, compare with the sg_table, unmap. */
+static void pin_map_check(struct __test_metadata *_metadata,
+			  struct map_ctx *c, uint8_t *buf, size_t len,
+			  uint32_t dev, const char *what)
+{
+	struct phyr_test_stats st;
+
+	ASSERT_EQ(0, phyr_pin(c->fd, buf, len, c->pin_flags));
+	ASSERT_EQ(0, phyr_map_dev(c->fd, dev, PHYR_TEST_MAP_SGT));
+	ASSERT_EQ(0, phyr_stats(c->fd, &st));
+	ksft_print_msg("%s %s: %llu ranges -> %llu DMA ranges%s; %s %llu us (sg %llu us)\n",
+		       c->path, what, st.ranges, st.dma_ranges,
+		       st.dma_identity ? " (identity)" : "", "map",
+		       st.map_ns / 1000, st.sgt_map_ns / 1000);
+	ksft_print_msg("%s %s: sg_table %llu entries -> %llu DMA segments\n",
+		       c->path, what, st.sgt_nents, st.sgt_dma_nents);
+	EXPECT_EQ(len, st.bytes);
+	EXPECT_EQ(c->p2p, st.p2p);
+	if (c->iommu && !c->p2p) {
+		/* one IOVA allocation, mapped linearly */
+		EXPECT_EQ(1, st.dma_ranges);
+		EXPECT_EQ(0, st.dma_identity);
+	} else if (!c->iommu && !c->p2p) {
+		/* dma-direct without an offset: the list itself */
+		EXPECT_EQ(1, st.dma_identity);
+		EXPECT_EQ(0, st.dma_mem_bytes);
+	}
+	if (can_check(c, dev)) {
+		EXPECT_EQ(0, phyr_check(_metadata, c->fd, buf, 4,
+					(uint32_t)len ^ dev));
+	} else {
+		ksft_print_msg("%s: no DMA check: QEMU sends P2P bus addresses to the IOMMU\n",
+			       what);
+	}
+	EXPECT_EQ(0, phyr_cmd(c->fd, PHYR_TEST_IOC_UNMAP));
+	EXPECT_EQ(0, phyr_cmd(c->fd, PHYR_TEST_IOC_UNPIN));
+	ASSERT_EQ(0, phyr_stats(c->fd, &st));
+	EXPECT_LT(0, st.pin_ns);
+	EXPECT_LT(0, st.unpin_ns);
+	EXPECT_LT(0, st.sgt_unpin_ns);
+}
+
+/* A buffer of @len bytes for the variant: CMB memory for "p2p". */
+static uint8_t *buffer(struct map_ctx *c, size_t len)
+{
+	uint8_t *buf;
+
+	if (c->p2p)
+		return map_p2p(c, len);
+	buf = map_anon(len, 0, thp_available() ? MADV_NOHUGEPAGE : 0);
+	if (buf)
+		touch_scattered(buf, len);
+	return buf;
+}
+
+TEST_F(map, pages_4k)
+{
+	size_t len = variant->p2p ? 1UL << 20 : 8UL << 20;
+	uint8_t *buf = buffer(&self->c, len);
+
+	ASSERT_NE(NULL, buf);
+	pin_map_check(_metadata, &self->c, buf, len,
+		      PHYR_TEST_DEV_EDU_SWITCH, "4 KiB pages");
+}
+
+TEST_F(map, unaligned)
+{
+	uint8_t *buf = buffer(&self->c, 8 * PAGE);
+
+	ASSERT_NE(NULL, buf);
+	pin_map_check(_metadata, &self->c, buf + 100, 5 * PAGE + 300,
+		      PHYR_TEST_DEV_EDU_SWITCH, "unaligned");
+}
+
+TEST_F(map, thp)
+{
+	size_t len = 32UL << 20;
+	uint8_t *buf;
+
+	if (variant->p2p)
+		SKIP(return, "P2P memory is not THP");
+	if (!thp_available())
+		SKIP(return, "no THP: a kernel with CONFIG_TRANSPARENT_HUGEPAGE");
+	buf = map_anon(len, SZ_2M, MADV_HUGEPAGE);
+	ASSERT_NE(NULL, buf);
+	touch(buf, len, SZ_2M);
+	pin_map_check(_metadata, &self->c, buf, len,
+		      PHYR_TEST_DEV_EDU_SWITCH, "THP");
+}
+
+TEST_F(map, hugetlb)
+{
+	size_t len = 2 * SZ_2M;
+	uint8_t *buf;
+
+	if (variant->p2p)
+		SKIP(return, "P2P memory is not hugetlb");
+	buf = mmap_hugetlb(len);
+	if (!buf)
+		SKIP(return, "no 2 MiB hugetlb pages (boot with hugepages=N)");
+	touch(buf, len, PAGE);
+	pin_map_check(_metadata, &self->c, buf, len,
+		      PHYR_TEST_DEV_EDU_SWITCH, "hugetlb");
+	munmap(buf, len);
+}
+
+/*
+ * Pages shared with a child by fork(): pinning them for write must break
+ * COW in the parent, so that the device writes what the parent sees and
+ * the child keeps its copy.
+ */
+TEST_F(map, cow)
+{
+	size_t len = 64 * PAGE;
+	int sync[2], status;
+	uint8_t *buf;
+	pid_t pid;
+	char c;
+
+	if (variant->p2p)
+		SKIP(return, "P2P memory is mapped shared, there is no COW");
+	buf = buffer(&self->c, len);
+	ASSERT_NE(NULL, buf);
+	memset(buf, 0x5a, len);
+	ASSERT_EQ(0, pipe(sync));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		size_t i;
+
+		/* wait for the parent's DMA, then look at our copy */
+		if (read(sync[0], &c, 1) != 1)
+			_exit(2);
+		for (i = 0; i < len; i++)
+			if (buf[i] != 0x5a)
+				_exit(1);
+		_exit(0);
+	}
+	pin_map_check(_metadata, &self->c, buf, len,
+		      PHYR_TEST_DEV_EDU_SWITCH, "just forked");
+	ASSERT_EQ(1, write(sync[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(sync[0]);
+	close(sync[1]);
+}
+
+/* The edu on a root port: host memory works, the CMB is out of reach. */
+TEST_F(map, root_port)
+{
+	const struct phyr_test_dev *edu =
+		&self->c.info.dev[PHYR_TEST_DEV_EDU_ROOT];
+	size_t len = 1UL << 20;
+	struct phyr_test_stats st;
+	uint8_t *buf;
+
+	if (!(edu->flags & PHYR_TEST_DEV_PRESENT))
+		SKIP(return, "no edu device on a root port");
+	if (!variant->p2p &&
+	    variant->iommu != !!(edu->flags & PHYR_TEST_DEV_IOMMU))
+		SKIP(return, "the edu on the root port is on another path");
+	buf = buffer(&self->c, len);
+	ASSERT_NE(NULL, buf);
+	if (!variant->p2p) {
+		pin_map_check(_metadata, &self->c, buf, len,
+			      PHYR_TEST_DEV_EDU_ROOT, "root port");
+		return;
+	}
+	ASSERT_EQ(0, phyr_pin(self->c.fd, buf, len, self->c.pin_flags));
+	EXPECT_EQ(-EREMOTEIO, phyr_map_dev(self->c.fd, PHYR_TEST_DEV_EDU_ROOT, 0));
+	EXPECT_EQ(-EREMOTEIO, phyr_map_dev(self->c.fd, PHYR_TEST_DEV_EDU_ROOT,
+					   PHYR_TEST_MAP_SGT));
+	/* nothing stayed mapped */
+	EXPECT_EQ(-EINVAL, phyr_cmd(self->c.fd, PHYR_TEST_IOC_UNMAP));
+	ASSERT_EQ(0, phyr_stats(self->c.fd, &st));
+	EXPECT_EQ(0, st.dma_ranges);
+	EXPECT_EQ(0, phyr_cmd(self->c.fd, PHYR_TEST_IOC_UNPIN));
+}
+
+/* Closing the file with a mapping and pins outstanding releases them. */
+TEST_F(map, close_mapped)
+{
+	uint8_t *buf = buffer(&self->c, 16 * PAGE);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, phyr_pin(self->c.fd, buf, 16 * PAGE, self->c.pin_flags));
+	ASSERT_EQ(0, phyr_map_dev(self->c.fd, PHYR_TEST_DEV_EDU_SWITCH,
+				  PHYR_TEST_MAP_SGT));
+	EXPECT_EQ(-EBUSY, phyr_map_dev(self->c.fd, PHYR_TEST_DEV_EDU_SWITCH, 0));
+	EXPECT_EQ(0, close(self->c.fd));
+	self->c.fd = -1;
+}
+
+TEST_HARNESS_MAIN
