@@ -810,6 +810,16 @@ static struct phyr_test_mem *phyr_test_mem_alloc(struct kunit *test,
 	return mem;
 }
 
+static u64 phyr_test_max_page(const struct phyr_test_mem *mem)
+{
+	u64 max_addr = 0;
+	unsigned long i;
+
+	for (i = 0; i < mem->nr_pages; i++)
+		max_addr = max_t(u64, max_addr, page_to_phys(mem->pages[i]));
+	return max_addr;
+}
+
 /* ---- Struct layout ---- */
 
 static void phyr_test_list_size(struct kunit *test)
@@ -1373,6 +1383,8 @@ static void phyr_test_append_errors(struct kunit *test)
 /* The list's u64 length cannot overflow (needs 64-bit phys_addr_t). */
 static void phyr_test_append_overflow(struct kunit *test)
 {
+	/* 2^63 with a 64-bit phys_addr_t; the test is skipped otherwise. */
+	const phys_addr_t half = PHYS_ADDR_MAX / 2 + 1;
 	struct phyr_list *pl = phyr_test_list(test);
 	struct phyr_model *m = phyr_model_new(test, 2000);
 	struct phyr_test_mem *mem;
@@ -1428,16 +1440,16 @@ static void phyr_test_append_overflow(struct kunit *test)
 	/* Two halves of the address space merge, then nothing fits. */
 	phyr_list_destroy(pl);
 	phyr_model_reset(m);
-	if (!phyr_add(test, pl, m, 0, 1ULL << 63, false))
+	if (!phyr_add(test, pl, m, 0, half, false))
 		return;
-	KUNIT_EXPECT_EQ(test, phyr_list_append(pl, 1ULL << 63, 1ULL << 63,
-					       GFP_KERNEL), -EOVERFLOW);
+	KUNIT_EXPECT_EQ(test, phyr_list_append(pl, half, half, GFP_KERNEL),
+			-EOVERFLOW);
 	if (!phyr_check(test, pl, m) ||
-	    !phyr_add(test, pl, m, 1ULL << 63, (1ULL << 63) - 1, false) ||
+	    !phyr_add(test, pl, m, half, half - 1, false) ||
 	    !phyr_check(test, pl, m))
 		return;
 	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(pl), 1);
-	KUNIT_EXPECT_EQ(test, phyr_list_append(pl, U64_MAX, 1, GFP_KERNEL),
+	KUNIT_EXPECT_EQ(test, phyr_list_append(pl, PHYS_ADDR_MAX, 1, GFP_KERNEL),
 			-EOVERFLOW);
 	phyr_check(test, pl, m);
 }
@@ -1919,6 +1931,43 @@ static void phyr_test_list_preload(struct kunit *test)
 	phyr_preload_check(test, pl, m, &rnd, 10);
 }
 
+/*
+ * A preload before every append, while the list grows through many leaves
+ * and a new level of index nodes: each preload must cover whatever the
+ * tree needs at that point.  The first 3000 ranges are appended without
+ * preloading, so that the first index node is a small one that fills up.
+ */
+static void phyr_test_list_preload_each(struct kunit *test)
+{
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, 12000);
+	struct phyr_op op = { .kind = PHYR_OP_PRELOAD };
+	unsigned long nr_failed = 0, i;
+	struct rnd_state rnd;
+
+	phyr_need_fault_injection(test);
+	prandom_seed_state(&rnd, PHYR_TEST_SEED);
+	for (i = 0; i < 12000; i++) {
+		bool preload = i >= 3000;
+
+		op.kind = PHYR_OP_PRELOAD;
+		op.n = 1 + phyr_rand(&rnd, 3);
+		if (preload &&
+		    !phyr_op_check(test, pl, m, &op, 0, false, &nr_failed))
+			return;
+		op.kind = phyr_rand(&rnd, 8) ? PHYR_OP_APPEND_P2P :
+					       PHYR_OP_APPEND;
+		op.addr = PHYR_PG(2 * i + 1);
+		op.len = PAGE_SIZE;
+		if (!phyr_op_check(test, pl, m, &op, 0, preload, &nr_failed)) {
+			KUNIT_FAIL(test, "append %lu after a preload of %lu",
+				   i, op.n);
+			return;
+		}
+	}
+	phyr_check(test, pl, m);
+}
+
 /* A preload covers the ranges append_pages() adds. */
 static void phyr_test_list_preload_pages(struct kunit *test)
 {
@@ -2001,14 +2050,15 @@ static void phyr_test_append_pages_fault(struct kunit *test)
 	static const struct {
 		unsigned long n, offset, tail;
 	} calls[] = {
-		{ 2048, 0, 0 }, { 2048, 123, 45 }, { 1, 7, 9 }, { 2, 0, 0 },
+		{ 6144, 0, 0 }, { 2048, 123, 45 }, { 1, 7, 9 }, { 2, 0, 0 },
 		{ 600, PAGE_SIZE - 1, PAGE_SIZE - 1 },
 	};
 	struct phyr_list *pl = phyr_test_list(test);
-	struct phyr_model *m = phyr_model_new(test, 5000);
+	struct phyr_model *m = phyr_model_new(test, 9000);
 	struct phyr_op op = { .kind = PHYR_OP_PAGES };
 	unsigned long nr_failed = 0, before;
 	struct phyr_test_mem *mem, *folio;
+	struct page **pages;
 	struct rnd_state rnd;
 	unsigned int i, j;
 
@@ -2016,20 +2066,28 @@ static void phyr_test_append_pages_fault(struct kunit *test)
 	prandom_seed_state(&rnd, PHYR_TEST_SEED);
 	mem = phyr_test_mem_alloc(test, 2048, 0, &rnd);
 	KUNIT_ASSERT_NOT_NULL(test, mem);
+	/* The same pages three times over: enough for several leaves. */
+	pages = kunit_kmalloc_array(test, 6144, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (i = 0; i < 6144; i++)
+		pages[i] = mem->pages[i % 2048];
 	for (i = 0; i < 2 * ARRAY_SIZE(phyr_states); i++) {
 		for (j = 0; j < ARRAY_SIZE(calls); j++) {
 			unsigned long state = phyr_states[i / 2];
 
 			if (!phyr_build(test, pl, m, state))
 				return;
-			/* Odd rounds: spares that cover part of the call. */
+			/*
+			 * Odd rounds: spares that cover the first part of the
+			 * call, which a failure later on must give back.
+			 */
 			if (i & 1) {
-				KUNIT_ASSERT_EQ(test, phyr_list_preload(pl, 100,
+				KUNIT_ASSERT_EQ(test, phyr_list_preload(pl, 1,
 									GFP_KERNEL), 0);
 				m->preloaded = true;
 			}
-			op.pages = mem->pages +
-				   min_t(unsigned long, j, 2048 - calls[j].n);
+			op.pages = pages + min_t(unsigned long, j,
+						 6144 - calls[j].n);
 			op.n = calls[j].n;
 			op.offset = calls[j].offset;
 			op.len = PHYR_PG(op.n) - op.offset - calls[j].tail;
@@ -2039,7 +2097,7 @@ static void phyr_test_append_pages_fault(struct kunit *test)
 					   j, state, i);
 				return;
 			}
-			if (op.n > 1000 && !(i & 1))
+			if (op.n > 6000)
 				KUNIT_EXPECT_GT(test, nr_failed, before);
 		}
 	}
@@ -2242,6 +2300,7 @@ static struct kunit_case phyr_test_cases[] = {
 	KUNIT_CASE(phyr_test_iter_seek_single),
 	KUNIT_CASE(phyr_test_iter_seek_chunks),
 	KUNIT_CASE(phyr_test_list_preload),
+	KUNIT_CASE(phyr_test_list_preload_each),
 	KUNIT_CASE(phyr_test_list_preload_pages),
 	KUNIT_CASE(phyr_test_append_fault),
 	KUNIT_CASE_SLOW(phyr_test_append_fault_deep),
@@ -2347,6 +2406,9 @@ static void phyr_test_storage_table(struct kunit *test)
 	row.name = "scattered 4 KiB pages";
 	phyr_storage_measure(test, &row, mem->pages, mem->nr_pages);
 	phyr_storage_print(test, &row);
+	kunit_info(test, "phyr-storage: (%zu-byte struct phyr_list, %zu-byte struct scatterlist, highest page at %#llx)\n",
+		   sizeof(struct phyr_list), sizeof(struct scatterlist),
+		   phyr_test_max_page(mem));
 	KUNIT_EXPECT_LE_MSG(test, row.phyr_bytes * 100, 805ULL * row.pages,
 			    "more than 8.05 bytes per scattered page");
 
