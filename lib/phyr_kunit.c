@@ -1604,6 +1604,7 @@ static void phyr_test_append_pages(struct kunit *test)
 			{ 2, 0, PAGE_SIZE }, { 2, 1, PAGE_SIZE - 1 },
 			{ 3, 1, PHYR_PG(2) - 1 },
 			{ 1, PAGE_SIZE - 1, 2 }, { 2, PAGE_SIZE - 1, 1 },
+			{ 2, PAGE_SIZE, 1 }, { 1, ULONG_MAX, 1 },
 			{ 512, 0, PHYR_PG(511) },
 		};
 
@@ -1968,6 +1969,66 @@ static void phyr_test_list_preload_each(struct kunit *test)
 	phyr_check(test, pl, m);
 }
 
+static void phyr_test_first_alloc(struct kunit *test, struct phyr_list *pl,
+				  struct phyr_model *m, unsigned long n)
+{
+	struct phyr_op op = { .kind = PHYR_OP_APPEND_P2P, .len = PAGE_SIZE };
+	unsigned long nr_failed = 0, i;
+
+	for (i = 0; i < 100000 && m->nr < m->cap; i++) {
+		op.addr = PHYR_PG(2 * i + 1);
+		if (!phyr_op_check(test, pl, m, &op, 1, false, &nr_failed))
+			return;
+		if (nr_failed) {
+			KUNIT_FAIL(test, "append %lu after preload(%#lx) allocated",
+				   i + 1, n);
+			return;
+		}
+	}
+}
+
+/*
+ * A preload too large to be met must fail.  The 64th allocation is made
+ * to fail, so an implementation that tries fails cleanly; succeeding means
+ * that the reservation was computed wrongly (for instance it overflowed),
+ * and the appends it promises would allocate.
+ */
+static void phyr_test_list_preload_huge(struct kunit *test)
+{
+	static const unsigned long sizes[] = {
+		ULONG_MAX, ULONG_MAX - 1, ULONG_MAX - 100, ULONG_MAX - 1000,
+		ULONG_MAX / 2, ULONG_MAX / 4 + 1,
+	};
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, 4000);
+	unsigned int i, j, left;
+	struct phyr_snap snap;
+	int ret;
+
+	phyr_need_fault_injection(test);
+	for (i = 0; i < ARRAY_SIZE(phyr_states); i++) {
+		for (j = 0; j < ARRAY_SIZE(sizes); j++) {
+			if (!phyr_build(test, pl, m, phyr_states[i]))
+				return;
+			phyr_snap(pl, &snap);
+			phyr_fail_nth_set(64);
+			ret = phyr_list_preload(pl, sizes[j], GFP_KERNEL);
+			left = phyr_fail_nth_take();
+			KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM,
+					    "preload(%#lx) in a list of %lu ranges made %u allocations",
+					    sizes[j], phyr_states[i], 64 - left);
+			if (ret) {
+				phyr_check_same(test, pl, m, &snap,
+						"after a failed preload");
+				continue;
+			}
+			/* Show the broken promise: an append allocates. */
+			m->preloaded = true;
+			phyr_test_first_alloc(test, pl, m, sizes[j]);
+		}
+	}
+}
+
 /* A preload covers the ranges append_pages() adds. */
 static void phyr_test_list_preload_pages(struct kunit *test)
 {
@@ -2301,6 +2362,7 @@ static struct kunit_case phyr_test_cases[] = {
 	KUNIT_CASE(phyr_test_iter_seek_chunks),
 	KUNIT_CASE(phyr_test_list_preload),
 	KUNIT_CASE(phyr_test_list_preload_each),
+	KUNIT_CASE(phyr_test_list_preload_huge),
 	KUNIT_CASE(phyr_test_list_preload_pages),
 	KUNIT_CASE(phyr_test_append_fault),
 	KUNIT_CASE_SLOW(phyr_test_append_fault_deep),
