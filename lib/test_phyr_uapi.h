@@ -150,7 +150,9 @@ static inline __u8 phyr_test_pattern(__u32 seed, __u64 offset)
  * @sgt_unpin_ns: unpin per entry and sg_free_append_table().
  *
  * The times are those of the last such operation on the file, so they
- * can be read after PHYR_TEST_IOC_UNPIN as well.
+ * can be read after PHYR_TEST_IOC_UNPIN as well.  When there is an
+ * sg_table, memory pinned for write is marked dirty before either is
+ * unpinned, so that both unpins find it dirty already.
  */
 struct phyr_test_stats {
 	__u64 bytes;
