@@ -17,6 +17,7 @@
 #include <linux/fault-inject.h>
 #include <linux/init.h>
 #include <linux/iommu-dma.h>
+#include <linux/kmsan.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/pci-p2pdma.h>
@@ -500,6 +501,23 @@ static void phyr_sync_ops(struct device *dev, const struct dma_map_ops *ops,
 	}
 }
 
+/* Tell KMSAN what the device may read or write; a loop only with KMSAN. */
+static void phyr_kmsan_handle_dma(const struct phyr_list *pl,
+				  enum dma_data_direction dir)
+{
+	struct phyr_iter iter;
+	struct phyr r;
+
+	if (!IS_ENABLED(CONFIG_KMSAN))
+		return;
+	phyr_list_for_each(pl, &iter, r) {
+		if (iter.flags & PHYR_RANGE_P2P || !pfn_valid(PHYS_PFN(r.addr)))
+			continue;
+		kmsan_handle_dma(pfn_to_page(PHYS_PFN(r.addr)),
+				 offset_in_page(r.addr), r.len, dir);
+	}
+}
+
 /* The first range of a non-empty list, for trace and dma-debug. */
 static struct phyr phyr_first(const struct phyr_list *pl)
 {
@@ -608,6 +626,7 @@ struct phyr_list *phyr_map(struct device *dev, struct phyr_list *pl,
 	dma = &map->list;
 
 out_done:
+	phyr_kmsan_handle_dma(pl, dir);
 	first = phyr_first(pl);
 	trace_dma_map_phyr(dev, first.addr, phyr_first(dma).addr,
 			   phyr_list_length(pl), phyr_list_nr_ranges(pl),

@@ -781,6 +781,7 @@ static void phyr_snapshot(const struct phyr_list *pl,
 	s->last = range_at(pl, s->length - 1, NULL);
 }
 
+#ifdef CONFIG_FAULT_INJECTION
 /*
  * Fail every failure point of a phyr_map() in turn (current->fail_nth
  * reaches the phyr_map and phyr list fault points): each failure must
@@ -822,6 +823,13 @@ static void phyr_map_fail_sweep(struct kunit *test, struct device *dev,
 	phyr_unmap(dev, pl, dma, DMA_BIDIRECTIONAL, 0);
 	expect_counters(test, &before);
 }
+#else
+static void phyr_map_fail_sweep(struct kunit *test, struct device *dev,
+				struct phyr_list *pl, unsigned int min_points)
+{
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+}
+#endif
 
 static void phyr_test_map_fail_nth(struct kunit *test)
 {
@@ -831,8 +839,6 @@ static void phyr_test_map_fail_nth(struct kunit *test)
 	struct page **pages;
 	unsigned int i, min_points;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 	/* Byte-granular ranges need a multi-chunk result list. */
 	pages = scattered_pages(test, test_list(test), 300);
 	for (i = 0; i < 300; i++)
@@ -860,8 +866,6 @@ static void phyr_test_map_fail_nth_p2p(struct kunit *test)
 	unsigned int i;
 	void *cmb;
 
-	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
-		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 	cmb = cmb_alloc(test, 64 * PAGE_SIZE);
 	pages = scattered_pages(test, test_list(test), 200);
 	for (i = 0; i < 200; i++) {
