@@ -1024,7 +1024,7 @@ int phyr_list_preload(struct phyr_list *pl, unsigned long nr_ranges,
 	if (!nr_ranges)
 		return 0;
 	/* Leaves for the entries and a moved last range, and their index. */
-	need = DIV_ROUND_UP(nr_ranges, per_leaf) + 1;
+	need = nr_ranges / per_leaf + 2;
 	nodes = need;
 	for (level = 1; level <= pl->height + 1 || nodes > 1; level++) {
 		nodes = DIV_ROUND_UP(nodes, fanout);
