@@ -17,6 +17,8 @@ PKGS=(
 	qemu-system-x86 busybox-static
 	# static checks, the userspace harness (libFuzzer, callgrind)
 	sparse clang libclang-rt-14-dev valgrind
+	# series gates (mk/gates.sh): htmldocs; arm64 objects with LLVM=1
+	python3-sphinx lld llvm
 )
 
 missing=()
