@@ -289,6 +289,7 @@ gate_htmldocs() {
 
 GATES_ALL=(checkpatch kernel-doc sparse w1 cross htmldocs)
 main() {
+	series_lock
 	mkdir -p "$LOGS"
 	local gates=("$@") g rc=0 t0 t results=()
 	[ ${#gates[@]} -gt 0 ] || gates=("${GATES_ALL[@]}")

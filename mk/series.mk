@@ -8,6 +8,7 @@
 #                      (x86_64, W=1, no warnings)
 #   make gates         checkpatch, kernel-doc, sparse, w1, cross, htmldocs
 #   make gate-NAME     one of them (logs: build/logs/series/)
+#   make clean-series  remove build/series (its kernel tree and builds)
 SERIES_GATES := checkpatch kernel-doc sparse w1 cross htmldocs
 
 # Gates in make check.  Not yet in it, because they fail on files whose
@@ -18,7 +19,8 @@ SERIES_GATES_PENDING := checkpatch cross
 
 CHECK_STEPS += series-check $(addprefix gate-,$(SERIES_GATES_CHECK))
 
-.PHONY: series series-check gates $(addprefix gate-,$(SERIES_GATES))
+.PHONY: series series-check gates $(addprefix gate-,$(SERIES_GATES)) \
+	clean-series
 
 series: deps
 	@mk/series.sh generate
@@ -31,3 +33,6 @@ gates: deps
 
 $(addprefix gate-,$(SERIES_GATES)): gate-%: deps
 	@mk/gates.sh $*
+
+clean-series:
+	rm -rf build/series build/logs/series build/.lock-series

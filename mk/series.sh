@@ -508,8 +508,21 @@ cmd_check() {
 	say "check: PASS in $(( $(date +%s) - t0 )) s"
 }
 
-if [ -z "${SERIES_LIB:-}" ]; then
+# one user of build/series at a time (make series, series-check, gates);
+# the lock is inherited by the mk/series.sh runs of mk/gates.sh
+series_lock() {
 	mkdir -p "$S"
+	[ -z "${SERIES_LOCKED:-}" ] || return 0
+	exec 6>"$B/.lock-series"
+	if ! flock -n 6; then
+		say "waiting for another user of build/series"
+		flock 6
+	fi
+	export SERIES_LOCKED=1
+}
+
+if [ -z "${SERIES_LIB:-}" ]; then
+	series_lock
 	case "${1:-generate}" in
 	generate|am|bisect|check) "cmd_${1:-generate}" ;;
 	*) die "usage: $0 generate|am|bisect|check" ;;
