@@ -16,10 +16,10 @@
 #include "shim.h"
 
 #define MEM_PAGES	(4UL << 20)	/* a 16 GiB machine */
-#define NR_PAGES	(1UL << 18)	/* 1 GiB of 4 KiB pages */
+#define NR_PAGES	BIT(18)	/* 1 GiB of 4 KiB pages */
 #define NR_FOLIOS	512		/* 2 MiB folios */
 #define BATCH		512		/* pages per call, as ib_umem pins them */
-#define SEEK_BIG	(1UL << 20)
+#define SEEK_BIG	BIT(20)
 #define SEEK_SMALL	1024
 
 static struct page **pages;
@@ -290,9 +290,10 @@ int main(void)
 	used = calloc(nr_slots, 1);
 	if (!pages || !seek_pages || !perm || !used)
 		die("out of memory");
-	printf("config page_size %lu sizeof_phyr_list %zu sizeof_scatterlist %zu "
-	       "sg_per_alloc %zu valgrind %d\n", PAGE_SIZE,
-	       sizeof(struct phyr_list), sizeof(struct scatterlist),
+	printf("config page_size %lu sizeof_phyr_list %zu ", PAGE_SIZE,
+	       sizeof(struct phyr_list));
+	printf("sizeof_scatterlist %zu sg_per_alloc %zu valgrind %d\n",
+	       sizeof(struct scatterlist),
 	       (size_t)SG_MAX_SINGLE_ALLOC, (int)RUNNING_ON_VALGRIND);
 
 	random_pages(pages, NR_PAGES);

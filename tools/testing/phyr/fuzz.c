@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include "model.h"
 
-#define MEM_PAGES	(1UL << 16)
+#define MEM_PAGES	BIT(16)
 #define MAX_PAGES	64
 
 struct input {

@@ -182,30 +182,36 @@ static int h_done(struct harness *h, const struct pre *pre, int ret,
 {
 	shim_fail_off();
 	if (pre->atomic) {
-		H_CHECK(h, shim_nr_allocs == pre->allocs,
-			"%s allocated after phyr_list_preload()", what);
+		if (H_FAILED(h, shim_nr_allocs == pre->allocs,
+			     "%s allocated after phyr_list_preload()", what))
+			return -1;
 		h->nr_atomic++;
 	}
 	if (ret == -ENOMEM) {
-		H_CHECK(h, !expect && shim_nr_failed > pre->failed,
-			"%s: -ENOMEM without an allocation failure (expected %d)",
-			what, expect);
+		if (H_FAILED(h, !expect && shim_nr_failed > pre->failed,
+			     "%s: -ENOMEM without an allocation failure (expected %d)",
+			     what, expect))
+			return -1;
 		h->nr_enomem++;
 	} else {
-		H_CHECK(h, ret == expect, "%s returned %d, expected %d", what,
-			ret, expect);
+		if (H_FAILED(h, ret == expect, "%s returned %d, expected %d", what,
+			     ret, expect))
+			return -1;
 	}
 	if (ret) {
-		H_CHECK(h, !memcmp(&h->pl, &pre->pl, sizeof(h->pl)),
-			"%s failed with %d but changed the list", what, ret);
-		H_CHECK(h, shim_live_allocs == pre->live &&
-			shim_live_bytes == pre->bytes,
-			"%s failed with %d and leaked %ld objects, %zd bytes",
-			what, ret, shim_live_allocs - pre->live,
-			(ssize_t)(shim_live_bytes - pre->bytes));
+		if (H_FAILED(h, !memcmp(&h->pl, &pre->pl, sizeof(h->pl)),
+			     "%s failed with %d but changed the list", what, ret))
+			return -1;
+		if (H_FAILED(h, shim_live_allocs == pre->live &&
+			     shim_live_bytes == pre->bytes,
+			     "%s failed with %d and leaked %ld objects, %zd bytes",
+			     what, ret, shim_live_allocs - pre->live,
+			     (ssize_t)(shim_live_bytes - pre->bytes)))
+			return -1;
 	} else {
-		H_CHECK(h, shim_warnings == pre->warnings,
-			"%s warned on a valid call", what);
+		if (H_FAILED(h, shim_warnings == pre->warnings,
+			     "%s warned on a valid call", what))
+			return -1;
 	}
 	return 0;
 }
@@ -355,9 +361,11 @@ int h_destroy(struct harness *h)
 	model_reset(&h->m);
 	h->budget = 0;
 	h->chunk_free = true;
-	H_CHECK(h, shim_live_allocs == 0 && shim_live_bytes == 0,
-		"destroy left %ld objects", shim_live_allocs);
-	H_CHECK(h, phyr_chunks_live() == 0, "%ld chunks", phyr_chunks_live());
+	if (H_FAILED(h, shim_live_allocs == 0 && shim_live_bytes == 0,
+		     "destroy left %ld objects", shim_live_allocs))
+		return -1;
+	if (H_FAILED(h, phyr_chunks_live() == 0, "%ld chunks", phyr_chunks_live()))
+		return -1;
 	return h_check(h);
 }
 
@@ -365,13 +373,15 @@ static int h_check_range(struct harness *h, const struct phyr *r,
 			 const struct phyr_iter *iter, const struct mrange *mr,
 			 u64 skip, unsigned long i)
 {
-	H_CHECK(h, r->addr == mr->addr + skip && r->len == mr->len - skip,
-		"range %lu is %#llx+%#llx, model %#llx+%#llx (skip %#llx)", i,
-		(unsigned long long)r->addr, (unsigned long long)r->len,
-		(unsigned long long)mr->addr, (unsigned long long)mr->len,
-		(unsigned long long)skip);
-	H_CHECK(h, !!(iter->flags & PHYR_RANGE_P2P) == mr->p2p,
-		"range %lu flags %#x, model p2p %d", i, iter->flags, mr->p2p);
+	if (H_FAILED(h, r->addr == mr->addr + skip && r->len == mr->len - skip,
+		     "range %lu is %#llx+%#llx, model %#llx+%#llx (skip %#llx)", i,
+		     (unsigned long long)r->addr, (unsigned long long)r->len,
+		     (unsigned long long)mr->addr, (unsigned long long)mr->len,
+		     (unsigned long long)skip))
+		return -1;
+	if (H_FAILED(h, !!(iter->flags & PHYR_RANGE_P2P) == mr->p2p,
+		     "range %lu flags %#x, model p2p %d", i, iter->flags, mr->p2p))
+		return -1;
 	return 0;
 }
 
@@ -383,40 +393,51 @@ int h_check(struct harness *h)
 	struct phyr r;
 	unsigned long i = 0;
 
-	H_CHECK(h, phyr_list_nr_ranges(pl) == m->nr, "nr_ranges %lu",
-		phyr_list_nr_ranges(pl));
-	H_CHECK(h, phyr_list_empty(pl) == !m->nr, "empty");
-	H_CHECK(h, phyr_list_length(pl) == m->length, "length %#llx",
-		(unsigned long long)phyr_list_length(pl));
-	H_CHECK(h, phyr_list_max_addr(pl) == m->max_addr,
-		"max_addr %#llx, model %#llx",
-		(unsigned long long)phyr_list_max_addr(pl),
-		(unsigned long long)m->max_addr);
-	H_CHECK(h, phyr_list_has_p2p(pl) == m->p2p, "has_p2p");
-	H_CHECK(h, phyr_chunks_live() == shim_live_allocs,
-		"phyr_chunks_live() %ld, allocator %ld", phyr_chunks_live(),
-		shim_live_allocs);
-	H_CHECK(h, phyr_list_mem_bytes(pl) == shim_live_bytes,
-		"mem_bytes %zu, allocator %zu", phyr_list_mem_bytes(pl),
-		shim_live_bytes);
+	if (H_FAILED(h, phyr_list_nr_ranges(pl) == m->nr, "nr_ranges %lu",
+		     phyr_list_nr_ranges(pl)))
+		return -1;
+	if (H_FAILED(h, phyr_list_empty(pl) == !m->nr, "empty"))
+		return -1;
+	if (H_FAILED(h, phyr_list_length(pl) == m->length, "length %#llx",
+		     (unsigned long long)phyr_list_length(pl)))
+		return -1;
+	if (H_FAILED(h, phyr_list_max_addr(pl) == m->max_addr,
+		     "max_addr %#llx, model %#llx",
+		     (unsigned long long)phyr_list_max_addr(pl),
+		     (unsigned long long)m->max_addr))
+		return -1;
+	if (H_FAILED(h, phyr_list_has_p2p(pl) == m->p2p, "has_p2p"))
+		return -1;
+	if (H_FAILED(h, phyr_chunks_live() == shim_live_allocs,
+		     "phyr_chunks_live() %ld, allocator %ld", phyr_chunks_live(),
+		     shim_live_allocs))
+		return -1;
+	if (H_FAILED(h, phyr_list_mem_bytes(pl) == shim_live_bytes,
+		     "mem_bytes %zu, allocator %zu", phyr_list_mem_bytes(pl),
+		     shim_live_bytes))
+		return -1;
 	if (m->nr > 1)
 		h->chunk_free = false;
 	if (h->chunk_free)
-		H_CHECK(h, shim_live_allocs == 0,
-			"a list of one range allocated %ld chunks",
-			shim_live_allocs);
+		if (H_FAILED(h, shim_live_allocs == 0,
+			     "a list of one range allocated %ld chunks",
+			     shim_live_allocs))
+			return -1;
 	if (h->lazy)
 		return 0;
 
 	phyr_list_for_each(pl, &iter, r) {
-		H_CHECK(h, i < m->nr, "iteration returned more than %lu ranges",
-			m->nr);
+		if (H_FAILED(h, i < m->nr, "iteration returned more than %lu ranges",
+			     m->nr))
+			return -1;
 		if (h_check_range(h, &r, &iter, &m->r[i], 0, i))
 			return -1;
 		i++;
 	}
-	H_CHECK(h, i == m->nr, "iteration returned %lu ranges", i);
-	H_CHECK(h, !phyr_iter_next(&iter, &r), "iteration restarted");
+	if (H_FAILED(h, i == m->nr, "iteration returned %lu ranges", i))
+		return -1;
+	if (H_FAILED(h, !phyr_iter_next(&iter, &r), "iteration restarted"))
+		return -1;
 	return 0;
 }
 
@@ -446,30 +467,36 @@ int h_check_seek(struct harness *h, u64 offset, unsigned long follow)
 
 	phyr_iter_init(&iter, &h->pl);
 	found = phyr_iter_seek(&iter, offset);
-	H_CHECK(h, found == (offset < m->length), "seek(%#llx) returned %d",
-		(unsigned long long)offset, found);
+	if (H_FAILED(h, offset < m->length ? found : !found,
+		     "seek(%#llx) returned %d", (unsigned long long)offset,
+		     found))
+		return -1;
 	if (!found) {
-		H_CHECK(h, !phyr_iter_next(&iter, &r),
-			"seek(%#llx) beyond the end, then a range",
-			(unsigned long long)offset);
+		if (H_FAILED(h, !phyr_iter_next(&iter, &r),
+			     "seek(%#llx) beyond the end, then a range",
+			     (unsigned long long)offset))
+			return -1;
 		return 0;
 	}
 	i = model_find(m, offset);
-	H_CHECK(h, phyr_iter_next(&iter, &r), "seek(%#llx), then no range",
-		(unsigned long long)offset);
+	if (H_FAILED(h, phyr_iter_next(&iter, &r), "seek(%#llx), then no range",
+		     (unsigned long long)offset))
+		return -1;
 	if (h_check_range(h, &r, &iter, &m->r[i], offset - m->r[i].start, i))
 		return -1;
 	for (n = 0; n < follow && ++i < m->nr; n++) {
-		H_CHECK(h, phyr_iter_next(&iter, &r),
-			"seek(%#llx): range %lu missing",
-			(unsigned long long)offset, i);
+		if (H_FAILED(h, phyr_iter_next(&iter, &r),
+			     "seek(%#llx): range %lu missing",
+			     (unsigned long long)offset, i))
+			return -1;
 		if (h_check_range(h, &r, &iter, &m->r[i], 0, i))
 			return -1;
 	}
 	if (i >= m->nr)
-		H_CHECK(h, !phyr_iter_next(&iter, &r),
-			"seek(%#llx): a range after the last",
-			(unsigned long long)offset);
+		if (H_FAILED(h, !phyr_iter_next(&iter, &r),
+			     "seek(%#llx): a range after the last",
+			     (unsigned long long)offset))
+			return -1;
 	return 0;
 }
 
@@ -530,20 +557,23 @@ int h_check_blocks(struct harness *h, unsigned int shift, u64 max_blocks)
 	want = 0;
 	phyr_list_for_each_block(&h->pl, &biter, addr, shift) {
 		if (!left) {
-			H_CHECK(h, i < m->nr, "shift %u: blocks after the last",
-				shift);
+			if (H_FAILED(h, i < m->nr, "shift %u: blocks after the last",
+				     shift))
+				return -1;
 			want = m->r[i].addr >> shift << shift;
 			left = (u64)(mrange_last(&m->r[i]) >> shift) -
 			       (m->r[i].addr >> shift) + 1;
 			i++;
 		}
-		H_CHECK(h, addr == want, "shift %u: block %#llx, model %#llx",
-			shift, (unsigned long long)addr,
-			(unsigned long long)want);
+		if (H_FAILED(h, addr == want, "shift %u: block %#llx, model %#llx",
+			     shift, (unsigned long long)addr,
+			     (unsigned long long)want))
+			return -1;
 		want += (phys_addr_t)1 << shift;
 		left--;
 	}
-	H_CHECK(h, i == m->nr && !left, "shift %u: blocks stop at range %lu",
-		shift, i);
+	if (H_FAILED(h, i == m->nr && !left, "shift %u: blocks stop at range %lu",
+		     shift, i))
+		return -1;
 	return 0;
 }

@@ -66,11 +66,10 @@ void h_dump_log(const struct harness *h);
 int h_fail(struct harness *h, const char *file, int line, const char *fmt,
 	   ...) __printf(4, 5);
 
-#define H_CHECK(h, cond, fmt, ...) do {					\
-	if (unlikely(!(cond)))						\
-		return h_fail(h, __FILE__, __LINE__, "%s: " fmt, #cond,	\
-			      ##__VA_ARGS__);				\
-} while (0)
+/* Nonzero, after reporting, if @cond does not hold. */
+#define H_FAILED(h, cond, fmt, ...)					\
+	(unlikely(!(cond)) ?						\
+	 h_fail(h, __FILE__, __LINE__, "%s: " fmt, #cond, ##__VA_ARGS__) : 0)
 
 int h_append(struct harness *h, phys_addr_t addr, u64 len, bool p2p,
 	     gfp_t gfp);

@@ -276,7 +276,7 @@ struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
 void kmem_cache_destroy(struct kmem_cache *s)
 {
 	if (s && s->live)
-		die("kmem_cache_destroy with live objects", s);
+		die("destroying a cache with live objects", s);
 	free(s);
 }
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "model.h"
 
-#define MEM_PAGES	(1UL << 18)	/* 1 GiB of simulated memory */
+#define MEM_PAGES	BIT(18)	/* 1 GiB of simulated memory */
 #define MAX_PAGES	4096		/* per append_pages() */
 
 static struct folio **folios;		/* large folios */
@@ -22,11 +22,6 @@ static struct page *page_buf[MAX_PAGES + 1];
 static bool verbose;
 
 #define PHYS_TOP	PHYS_ADDR_MAX
-
-#define TRY(x) do {							\
-	if (x)								\
-		return -1;						\
-} while (0)
 
 /* End of the last range of the model, or @dflt for an empty one. */
 static phys_addr_t last_end(const struct harness *h, phys_addr_t dflt)
@@ -453,13 +448,16 @@ static int t_empty(void)
 	struct phyr r;
 	int ret;
 
-	TRY(!phyr_list_empty(&pl) || phyr_list_length(&pl) ||
+	if (!phyr_list_empty(&pl) || phyr_list_length(&pl) ||
 	    phyr_list_nr_ranges(&pl) || phyr_list_max_addr(&pl) ||
-	    phyr_list_has_p2p(&pl) || phyr_list_mem_bytes(&pl));
+	    phyr_list_has_p2p(&pl) || phyr_list_mem_bytes(&pl))
+		return -1;
 	phyr_iter_init(&iter, &pl);
-	TRY(phyr_iter_next(&iter, &r) || phyr_iter_seek(&iter, 0));
+	if (phyr_iter_next(&iter, &r) || phyr_iter_seek(&iter, 0))
+		return -1;
 	phyr_list_destroy(&pl);
-	TRY(shim_live_allocs);
+	if (shim_live_allocs)
+		return -1;
 
 	h_init(&h, 1);
 	ret = h_check(&h) || h_check_seeks(&h, 4) ||
@@ -709,7 +707,8 @@ static int t_pages(void)
 		if (!p2p && is_pci_p2pdma_page(&folios[i]->page))
 			p2p = folios[i];
 	}
-	TRY(!big || !p2p);
+	if (!big || !p2p)
+		return -1;
 	idx = folio_pfn(big) - SHIM_PFN_OFFSET;
 	h_init(&h, 9);
 	/* Two adjacent folios: one range. */
@@ -960,15 +959,15 @@ int main(int argc, char **argv)
 			unit = false;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-s seed] [-c cases] "
-				"[-n ops] [-v] [-u] [-r]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-s seed] [-c cases] [-n ops] [-v] [-u] [-r]\n",
+				argv[0]);
 			return 2;
 		}
 	}
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	mem_setup();
-	printf("harness: phys_addr_t %u bits, unsigned long %u bits, "
-	       "%lu folios\n", PHYS_BITS, BITS_PER_LONG, nr_folios);
+	printf("harness: phys_addr_t %u bits, unsigned long %u bits, %lu folios\n",
+	       PHYS_BITS, BITS_PER_LONG, nr_folios);
 
 	for (i = 0; unit && i < ARRAY_SIZE(unit_tests); i++) {
 		report(unit_tests[i].name, unit_tests[i].fn());
@@ -989,10 +988,12 @@ int main(int argc, char **argv)
 		if (shim_live_allocs)
 			break;
 	}
-	if (random)
-		printf("harness: random: %lu operations, %lu failed by injection, "
-		       "%lu appends checked not to allocate, up to %lu ranges\n",
-		       total_ops, total_enomem, total_atomic, max_nr);
+	if (random) {
+		printf("harness: random: %lu operations, %lu failed by injection, ",
+		       total_ops, total_enomem);
+		printf("%lu appends checked not to allocate, up to %lu ranges\n",
+		       total_atomic, max_nr);
+	}
 	printf("harness: %lu passed, %lu failed\n", nr_passed, nr_failed);
 	free(folios);
 	shim_mem_exit();
