@@ -156,6 +156,70 @@ static void *mmap_hugetlb(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Pins held in the whole machine: /proc/vmstat, acquired - released,
+ * after folding the per-CPU counter deltas into them.
+ */
+static long foll_pins(void)
+{
+	long acquired = -1, released = -1, v;
+	char name[64];
+	FILE *f;
+	int fd;
+
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	if (fd < 0)
+		return -1;
+	if (write(fd, "1", 1) != 1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &v) == 2) {
+		if (!strcmp(name, "nr_foll_pin_acquired"))
+			acquired = v;
+		else if (!strcmp(name, "nr_foll_pin_released"))
+			released = v;
+	}
+	fclose(f);
+	return acquired < 0 || released < 0 ? -1 : acquired - released;
+}
+
+/*
+ * Make the n-th fault point that the calling thread passes fail
+ * (/proc/thread-self/fail-nth, CONFIG_FAULT_INJECTION): phyr's chunk
+ * allocations and phyr_map()'s backends have one.  0 turns it off.
+ */
+static int set_fail_nth(unsigned int n)
+{
+	char buf[16];
+	int fd = open("/proc/thread-self/fail-nth", O_WRONLY), len, ret;
+
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%u", n);
+	ret = write(fd, buf, len) == len ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
+/* What is left of the count: not 0 when the fault was not reached. */
+static unsigned int get_fail_nth(void)
+{
+	char buf[16] = "";
+	int fd = open("/proc/thread-self/fail-nth", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = 0;
+	close(fd);
+	return strtoul(buf, NULL, 10);
+}
+
 static void log_stats(struct __test_metadata *_metadata, const char *what,
 		      int fd)
 {
@@ -174,10 +238,12 @@ static void log_stats(struct __test_metadata *_metadata, const char *what,
 /* Pinning, without a device. */
 FIXTURE(pin) {
 	int fd;
+	long pins;
 };
 
 FIXTURE_SETUP(pin)
 {
+	self->pins = foll_pins();
 	self->fd = open("/dev/test_phyr", O_RDWR);
 	if (self->fd < 0)
 		SKIP(return, "no /dev/test_phyr: a kernel with CONFIG_TEST_PHYR");
@@ -187,6 +253,8 @@ FIXTURE_TEARDOWN(pin)
 {
 	if (self->fd >= 0)
 		close(self->fd);
+	/* whatever the test did, closing the file released every pin */
+	EXPECT_EQ(self->pins, foll_pins());
 }
 
 TEST_F(pin, pages_4k)
@@ -335,6 +403,49 @@ TEST_F(pin, hole)
 	munmap(buf + 1051 * PAGE, 49 * PAGE);
 }
 
+/*
+ * Every allocation of the pin path fails in turn: the pin either works or
+ * fails with -ENOMEM having released every page it pinned.
+ */
+TEST_F(pin, fail_nth)
+{
+	size_t len = 8UL << 20;
+	unsigned int n, left = 0;
+	struct phyr_test_stats st;
+	long pins = foll_pins();
+	uint8_t *buf;
+	int ret;
+
+	if (set_fail_nth(0))
+		SKIP(return, "no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
+	buf = map_anon(len, 0, thp_available() ? MADV_NOHUGEPAGE : 0);
+	ASSERT_NE(NULL, buf);
+	touch_scattered(buf, len);
+	for (n = 1; n < 10000; n++) {
+		ASSERT_EQ(0, set_fail_nth(n));
+		ret = phyr_pin(self->fd, buf, len, PHYR_TEST_PIN_WRITE |
+			       PHYR_TEST_PIN_LONGTERM);
+		left = get_fail_nth();
+		ASSERT_EQ(0, set_fail_nth(0));
+		if (!ret)
+			break;
+		ASSERT_EQ(-ENOMEM, ret);
+		ASSERT_EQ(0, phyr_stats(self->fd, &st));
+		ASSERT_EQ(0, st.ranges);
+		ASSERT_EQ(pins, foll_pins());
+	}
+	/* it worked because the n-th fault point was never reached */
+	EXPECT_NE(0, left);
+	EXPECT_LT(1, n);
+	ksft_print_msg("pin of 8 MiB of 4 KiB pages: %u allocations failed in turn\n",
+		       n - 1);
+	ASSERT_EQ(0, phyr_stats(self->fd, &st));
+	EXPECT_EQ(len, st.bytes);
+	EXPECT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
+	EXPECT_EQ(pins, foll_pins());
+	EXPECT_EQ(0, munmap(buf, len));
+}
+
 TEST_F(pin, lengths)
 {
 	uint8_t *buf = map_anon(4 * PAGE, 0, 0);
@@ -409,6 +520,7 @@ struct map_ctx {
 	bool p2p;
 	void *cmb;		/* CMB memory mapped from sysfs */
 	size_t cmb_len;
+	long pins;		/* foll_pins() before the test */
 };
 
 FIXTURE(map) {
@@ -444,6 +556,7 @@ FIXTURE_SETUP(map)
 	c->iommu = variant->iommu;
 	c->p2p = variant->p2p;
 	c->cmb = NULL;
+	c->pins = foll_pins();
 	c->fd = open("/dev/test_phyr", O_RDWR);
 	if (c->fd < 0)
 		SKIP(return, "no /dev/test_phyr: a kernel with CONFIG_TEST_PHYR");
@@ -471,10 +584,11 @@ FIXTURE_SETUP(map)
 
 FIXTURE_TEARDOWN(map)
 {
-	if (self->c.cmb)
-		munmap(self->c.cmb, self->c.cmb_len);
 	if (self->c.fd >= 0)
 		close(self->c.fd);
+	if (self->c.cmb)
+		munmap(self->c.cmb, self->c.cmb_len);
+	EXPECT_EQ(self->c.pins, foll_pins());
 }
 
 /* @len bytes of CMB memory, mapped through the p2pdma sysfs file. */
@@ -683,6 +797,47 @@ TEST_F(map, root_port)
 	ASSERT_EQ(0, phyr_stats(self->c.fd, &st));
 	EXPECT_EQ(0, st.dma_ranges);
 	EXPECT_EQ(0, phyr_cmd(self->c.fd, PHYR_TEST_IOC_UNPIN));
+}
+
+/*
+ * Every fault point of phyr_map() fails in turn: the map either works or
+ * fails with nothing left mapped, and then works.
+ */
+TEST_F(map, fail_nth)
+{
+	struct map_ctx *c = &self->c;
+	size_t len = 64 * PAGE;
+	unsigned int n, left = 0;
+	struct phyr_test_stats st;
+	uint8_t *buf;
+	int ret;
+
+	if (set_fail_nth(0))
+		SKIP(return, "no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
+	buf = buffer(c, len);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, phyr_pin(c->fd, buf, len, c->pin_flags));
+	for (n = 1; n < 10000; n++) {
+		ASSERT_EQ(0, set_fail_nth(n));
+		ret = phyr_map_dev(c->fd, PHYR_TEST_DEV_EDU_SWITCH, 0);
+		left = get_fail_nth();
+		ASSERT_EQ(0, set_fail_nth(0));
+		if (!ret)
+			break;
+		ASSERT_EQ(-ENOMEM, ret);
+		ASSERT_EQ(0, phyr_stats(c->fd, &st));
+		ASSERT_EQ(0, st.dma_ranges);
+		ASSERT_EQ(-EINVAL, phyr_cmd(c->fd, PHYR_TEST_IOC_UNMAP));
+	}
+	EXPECT_NE(0, left);
+	ksft_print_msg("%s: map of 64 scattered pages: %u failures injected\n",
+		       c->path, n - 1);
+	if (c->iommu || c->p2p)
+		EXPECT_LT(1, n);
+	if (can_check(c, PHYR_TEST_DEV_EDU_SWITCH))
+		EXPECT_EQ(0, phyr_check(_metadata, c->fd, buf, 2, 7));
+	EXPECT_EQ(0, phyr_cmd(c->fd, PHYR_TEST_IOC_UNMAP));
+	EXPECT_EQ(0, phyr_cmd(c->fd, PHYR_TEST_IOC_UNPIN));
 }
 
 /* Closing the file with a mapping and pins outstanding releases them. */
