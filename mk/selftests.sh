@@ -34,8 +34,8 @@ say() { echo "==> selftests: $*"; }
 
 # Tests that must pass, not skip, in each profile.
 declare -A MUST=(
-	[iommu]="pin.pages_4k pin.thp_1g pin.hugetlb_2m pin.unaligned pin.readonly_write pin.hole pin.lengths pin.bad_arguments map.iommu.pages_4k map.iommu.unaligned map.iommu.thp map.iommu.hugetlb map.iommu.cow map.iommu.root_port map.iommu.close_mapped map.p2p.pages_4k map.p2p.unaligned map.p2p.root_port map.p2p.close_mapped"
-	[noiommu]="map.direct.pages_4k map.direct.unaligned map.direct.thp map.direct.hugetlb map.direct.cow map.direct.root_port map.direct.close_mapped map.p2p.pages_4k map.p2p.unaligned map.p2p.root_port map.p2p.close_mapped"
+	[iommu]="pin.pages_4k pin.thp_1g pin.hugetlb_2m pin.unaligned pin.readonly_write pin.hole pin.fail_nth pin.lengths pin.bad_arguments map.iommu.pages_4k map.iommu.unaligned map.iommu.thp map.iommu.hugetlb map.iommu.cow map.iommu.root_port map.iommu.fail_nth map.iommu.close_mapped map.p2p.pages_4k map.p2p.unaligned map.p2p.root_port map.p2p.fail_nth map.p2p.close_mapped"
+	[noiommu]="map.direct.pages_4k map.direct.unaligned map.direct.thp map.direct.hugetlb map.direct.cow map.direct.root_port map.direct.fail_nth map.direct.close_mapped map.p2p.pages_4k map.p2p.unaligned map.p2p.root_port map.p2p.fail_nth map.p2p.close_mapped"
 )
 # Arguments of the selftest binary per profile (kselftest_harness -f).
 declare -A TESTARGS=(
@@ -164,6 +164,16 @@ run_profile() {
 		fi
 	done
 	"$ROOT/mk/logcheck.sh" "$log" "selftests-$p" || rc=1
+	for what in 'dma-api mappings outstanding' 'pinned pages'; do
+		line=$(grep -m1 "^phyr-guest: $what: " "$log" || true)
+		if [[ $line =~ before\ ([0-9]+),\ after\ ([0-9]+)$ ]] &&
+		   [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
+			echo "==> logcheck selftests-$p: ok: ${line#phyr-guest: }"
+		else
+			echo "==> logcheck selftests-$p: FAIL: ${line:-no '$what' line}"
+			rc=1
+		fi
+	done
 	for re in 'phyr-guest: dma-api error_count=0 disabled=N' \
 		  'phyr-guest: kmemleak-scan: done, 0 leak reports' \
 		  'phyr-guest: done'; do
@@ -186,6 +196,13 @@ main() {
 		# boot PROFILE LOG -- GUEST ARGS: what `build` built
 		boot "$2" "$3" "${@:5}"
 		return 0
+	fi
+	# one build (and run) per build dir at a time
+	mkdir -p "$B"
+	exec 8>"$KDIR.lock"
+	if ! flock -n 8; then
+		say "waiting for another run in ${KDIR#$ROOT/}"
+		flock 8
 	fi
 	"$ROOT/mk/tree.sh"
 	build_kernel
