@@ -6,7 +6,8 @@
 #                  i386 PAE (or one of them: make kunit-x86_64 ...)
 #   make harness   userspace harness checks (tools/testing/phyr)
 #   make check     everything above that tests something; exit != 0 on failure
-#   make demo      run the phyr_storage KUnit suite and print its table
+#   make selftests kselftests from userspace in the test machine
+#   make demo      pin 1 GiB from userspace in the test machine: phyr vs sg
 #   make bench     userspace benchmarks (tools/testing/phyr)
 #   make clean     remove build outputs (keeps build/linux-pristine and ccache)
 #   make distclean remove everything we put in build/
@@ -33,7 +34,7 @@ export MAKE
 	check demo bench clean distclean
 
 help:
-	@sed -n '3,13s/^#//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,14s/^#//p' $(firstword $(MAKEFILE_LIST))
 
 deps:
 	@mk/deps.sh
