@@ -6,7 +6,8 @@
 #   PHYR_MAP_PROFILE=noiommu  intel_iommu=off: dma-direct, real P2P DMA
 #   PHYR_MAP_PROFILE=swiotlb  intel_iommu=off swiotlb=force: bouncing
 #
-# PHYR_MAP_BENCH_MB=<n> also runs the phyr_map_bench suite on n MiB lists.
+# PHYR_MAP_BENCH_MB=<n> also runs the phyr_map_bench suite on n MiB lists,
+# with 4 GiB of RAM.
 # PHYR_KUNIT_INITRD=<cpio>: boot /init after the suites, as in
 # machine/qemu_x86_64.py.
 import os
@@ -34,6 +35,9 @@ elif _profile not in ('iommu', 'noiommu'):
 _bench = os.environ.get('PHYR_MAP_BENCH_MB')
 if _bench:
 	_cmdline += ' phyr_map_kunit.bench_mb=' + str(int(_bench))
+	# 1 GiB of 2 MiB folios after 1 GiB of 4 KiB pages needs more than the
+	# machine's 2 GiB; the last -m wins
+	_params += ['-m', '4096']
 _initrd = os.environ.get('PHYR_KUNIT_INITRD')
 if _initrd:
 	_params += ['-initrd', _initrd]

@@ -10,7 +10,7 @@
 # must pass mk/logcheck.sh and show the cases of its profile passed, not
 # skipped, the guest's DMA-API error count 0 and a clean kmemleak scan.
 #
-# mk/phyr_map.sh bench [MiB]: the phyr_map_bench table (default 256 MiB
+# mk/phyr_map.sh bench [MiB]: the phyr_map_bench table (default 1024 MiB
 # lists) in the iommu and noiommu profiles, on a kernel without the debug
 # config (build/kunit-phyr_map-bench), into build/logs/phyr_map-bench-*.txt.
 # Env: JOBS (2), TIMEOUT (seconds per boot, 1200).
@@ -24,7 +24,7 @@ say() { echo "==> phyr_map: $*"; }
 
 bench=0
 if [ "${1:-}" = bench ]; then
-	bench=${2:-256}
+	bench=${2:-1024}
 	set -- iommu noiommu
 fi
 [ $# -gt 0 ] || set -- iommu noiommu swiotlb
