@@ -1002,8 +1002,9 @@ EXPORT_SYMBOL_GPL(phyr_list_append_pages);
  *
  * Context: Any context that @gfp allows.  The caller must serialise
  * changes to @pl against each other and against readers.
- * Return: 0 on success, -ENOMEM if memory could not be allocated, in
- * which case @pl is left as it was.
+ * Return: 0 on success, -ENOMEM if memory could not be allocated or
+ * @nr_ranges needs more memory than the machine has, in which case @pl
+ * is left as it was.
  */
 int phyr_list_preload(struct phyr_list *pl, unsigned long nr_ranges,
 		      gfp_t gfp)
@@ -1032,6 +1033,9 @@ int phyr_list_preload(struct phyr_list *pl, unsigned long nr_ranges,
 	}
 	if (!phyr_chunked(pl))
 		need++;
+	/* Do not let an absurd count run the machine out of memory first. */
+	if (need > totalram_pages())
+		return -ENOMEM;
 
 	have = phyr_nr_spares(pl, need);
 	for (; have < need; have++) {
