@@ -14,8 +14,8 @@ SERIES_GATES := checkpatch kernel-doc sparse w1 cross htmldocs
 # Gates in make check.  Not yet in it, because they fail on files whose
 # owners are fixing them (run them with make gate-NAME): see
 # SERIES_GATES_PENDING.
-SERIES_GATES_CHECK := checkpatch kernel-doc sparse w1 htmldocs
-SERIES_GATES_PENDING := cross
+SERIES_GATES_CHECK := checkpatch kernel-doc sparse w1 cross htmldocs
+SERIES_GATES_PENDING :=
 
 CHECK_STEPS += series-check $(addprefix gate-,$(SERIES_GATES_CHECK))
 
