@@ -484,7 +484,7 @@ static int phyr_add_leaf(struct phyr_list *pl, u64 start, gfp_t gfp)
 }
 
 /* Leave the inline form: put @pl->single into a new leaf. */
-static int phyr_make_chunked(struct phyr_list *pl, struct phyr_chunk *leaf)
+static void phyr_make_chunked(struct phyr_list *pl, struct phyr_chunk *leaf)
 {
 	struct phyr single = pl->single;
 	unsigned int flags = phyr_list_range_flags(pl);
@@ -501,7 +501,6 @@ static int phyr_make_chunked(struct phyr_list *pl, struct phyr_chunk *leaf)
 	pl->height = 0;
 	pl->tail_last = 0;
 	pl->flags |= PHYR_LIST_CHUNKED;
-	return 0;
 }
 
 /* Make the last range @last @len bytes longer. */
