@@ -578,7 +578,6 @@ static noinline int phyr_append_slow(struct phyr_list *pl, phys_addr_t addr,
 				     u64 len, unsigned int flags, gfp_t gfp)
 {
 	struct phyr last;
-	int ret;
 
 	if (!pl->nr_ranges && !phyr_chunked(pl)) {
 		pl->single.addr = addr;
@@ -588,10 +587,8 @@ static noinline int phyr_append_slow(struct phyr_list *pl, phys_addr_t addr,
 	}
 	if (pl->nr_ranges && addr && addr == pl->last_end &&
 	    flags == phyr_last(pl, &last))
-		ret = phyr_grow_last(pl, &last, len, flags, gfp);
-	else
-		ret = phyr_push(pl, addr, len, flags, gfp);
-	return ret;
+		return phyr_grow_last(pl, &last, len, flags, gfp);
+	return phyr_push(pl, addr, len, flags, gfp);
 }
 
 /* Append a valid range whose length does not overflow the list's. */
