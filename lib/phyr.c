@@ -984,6 +984,55 @@ int phyr_list_append_pages(struct phyr_list *pl, struct page **pages,
 EXPORT_SYMBOL_GPL(phyr_list_append_pages);
 
 /**
+ * phyr_list_splice() - Move the ranges of one list to the end of another.
+ * @pl: List to append to.
+ * @src: List whose ranges are moved.
+ * @gfp: Memory allocation flags.
+ *
+ * Appends the ranges of @src to @pl in order, merging the first with the
+ * last range of @pl where they touch, and empties @src.  When @pl holds no
+ * storage of its own, @src's storage moves over without copying, in O(1);
+ * otherwise the ranges are copied.  Either all ranges move, or on error
+ * both lists are left as they were.
+ *
+ * Context: Any context that @gfp allows.  The caller must serialise
+ * changes to both lists against each other and against readers.
+ * Return: 0 on success, -EOVERFLOW if the length of @pl would overflow,
+ * -ENOMEM if memory could not be allocated.
+ */
+int phyr_list_splice(struct phyr_list *pl, struct phyr_list *src, gfp_t gfp)
+{
+	struct phyr_snapshot snap;
+	struct phyr_iter iter;
+	struct phyr r;
+	u64 total;
+	int ret;
+
+	if (phyr_list_empty(src))
+		return 0;
+	if (check_add_overflow(pl->length, src->length, &total))
+		return -EOVERFLOW;
+	if (phyr_list_empty(pl) && !phyr_chunked(pl)) {
+		*pl = *src;
+		phyr_list_init(src);
+		return 0;
+	}
+
+	phyr_snapshot(pl, &snap);
+	phyr_list_for_each(src, &iter, r) {
+		ret = __phyr_list_append(pl, r.addr, r.len,
+					 iter.flags & PHYR_RANGE_P2P, gfp);
+		if (ret) {
+			phyr_rollback(pl, &snap);
+			return ret;
+		}
+	}
+	phyr_list_destroy(src);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(phyr_list_splice);
+
+/**
  * phyr_list_preload() - Reserve memory for appending to a list.
  * @pl: List.
  * @nr_ranges: Number of appends to reserve memory for.

@@ -4,8 +4,8 @@
  *
  * Coding conventions in this file:
  *
- * @pl is the list of CPU physical ranges, @map the mapping being built or
- * torn down.  A range's "slot" is the granule-aligned part of the IOVA
+ * @map is the mapping being built or torn down, @map->pl its list of CPU
+ * physical ranges.  A range's "slot" is the granule-aligned part of the IOVA
  * allocation that it is mapped into; "pos" is an offset from the start of
  * the allocation.
  */
@@ -15,7 +15,7 @@
 #include <linux/iova.h>
 #include <linux/log2.h>
 #include <linux/pci-p2pdma.h>
-#include <linux/phyr-dma.h>
+#include <linux/phyr-map-ops.h>
 
 #include "dma-iommu.h"
 
@@ -46,6 +46,8 @@
  * Unmapping walks the result: each IOVA range in it covers whole slots,
  * which are unmapped into one IOTLB gather, flushed once, and the IOVA
  * allocation is freed (through the flush queue when the domain has one).
+ * Cache maintenance of non-coherent devices is done by phyr_map.c for
+ * every backend, range by range, so a sync here is never needed.
  *
  * Untrusted devices and devices whose small kmalloc() buffers must be
  * bounced get the IOMMU mapping only when every range is granule aligned,
@@ -149,7 +151,7 @@ static void phyr_iommu_unmap_slots(struct iommu_domain *domain,
  * Ranges that follow each other in IOVA space are collected in @run and
  * appended as one: a linear mapping costs one append, not one per range.
  */
-static int phyr_iommu_flush_run(struct phyr_dma_map *map, struct phyr *run,
+static int phyr_iommu_flush_run(struct phyr_dma *map, struct phyr *run,
 				gfp_t gfp)
 {
 	int ret;
@@ -172,8 +174,8 @@ static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 {
 	struct pci_p2pdma_map_state p2p_state = {};
 	/* Only untrusted devices need whole granules; size 1 catches both. */
-	bool untrusted = dev_use_swiotlb(dev, PAGE_SIZE, dir);
-	bool check = dev_use_swiotlb(dev, 1, dir);
+	bool untrusted = iommu_dma_use_swiotlb(dev, PAGE_SIZE, dir);
+	bool check = iommu_dma_use_swiotlb(dev, 1, dir);
 	struct phyr_iter iter;
 	size_t pos = 0, end;
 	struct phyr r;
@@ -191,7 +193,7 @@ static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 			}
 		}
 		if (check && iova_offset(iovad, r.addr | r.len) &&
-		    (untrusted || dev_use_swiotlb(dev, r.len, dir)))
+		    (untrusted || iommu_dma_use_swiotlb(dev, r.len, dir)))
 			return -EOPNOTSUPP;
 		if (r.len > SSIZE_MAX)
 			return -EOVERFLOW;
@@ -207,12 +209,10 @@ static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 
 /**
  * iommu_dma_map_phyr() - Map a phyr list into one IOVA allocation.
- * @dev: Device behind an IOMMU with a DMA domain.
- * @pl: List of CPU physical ranges.
- * @map: Empty mapping to fill in.
- * @dir: DMA direction.
+ * @map: Mapping to fill in: device, list and direction are set, the DMA
+ *	 list is empty.
  * @attrs: %DMA_ATTR_* attributes.
- * @gfp: Allocation flags for the result list and IOMMU page tables.
+ * @gfp: Allocation flags for the DMA list and IOMMU page tables.
  *
  * For phyr_map().  On error nothing is left mapped and the IOVA is freed;
  * @map->list may hold ranges, which the caller frees.
@@ -220,15 +220,15 @@ static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
  * Context: Any context that @gfp allows.
  * Return: 0 or a negative errno as for phyr_map().
  */
-int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
-		       struct phyr_dma_map *map, enum dma_data_direction dir,
-		       unsigned long attrs, gfp_t gfp)
+int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
 {
+	struct device *dev = map->dev;
+	enum dma_data_direction dir = map->dir;
 	struct iommu_domain *domain = iommu_get_dma_domain(dev);
 	struct iova_domain *iovad = iommu_dma_iovad(domain);
 	struct pci_p2pdma_map_state p2p_state = {};
 	bool coherent = dev_is_dma_coherent(dev);
-	int prot = dma_info_to_prot(dir, coherent, attrs);
+	int prot = iommu_dma_info_to_prot(dir, coherent, attrs);
 	size_t large = phyr_large_page(domain, iovad);
 	struct iommu_iotlb_gather gather;
 	struct phyr run = { .len = 0 };
@@ -240,7 +240,6 @@ int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
 	int ret;
 
 	map->backend = PHYR_MAP_IOMMU;
-	map->piece_max = U64_MAX;
 
 	ret = iommu_dma_deferred_attach(dev, domain);
 	if (ret)
@@ -248,7 +247,7 @@ int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
 	if (dma_get_min_align_mask(dev) > iova_mask(iovad))
 		return -EINVAL;
 
-	layout = phyr_iommu_layout(dev, pl, iovad, large, dir);
+	layout = phyr_iommu_layout(dev, map->pl, iovad, large, dir);
 	if (layout < 0)
 		return layout;
 	iova_len = layout;
@@ -263,7 +262,7 @@ int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
 	map->iova = iova;
 	map->iova_len = iova_len;
 
-	phyr_list_for_each(pl, &iter, r) {
+	phyr_list_for_each(map->pl, &iter, r) {
 		size_t place, slot;
 
 		if (iter.flags & PHYR_RANGE_P2P &&
@@ -336,47 +335,20 @@ out_unmap:
 	       ret : -ENOMEM;
 }
 
-static void phyr_iommu_arch_sync(const struct phyr_list *pl,
-				 enum dma_data_direction dir, bool for_cpu)
-{
-	struct phyr_iter iter;
-	struct phyr r;
-
-	phyr_list_for_each(pl, &iter, r) {
-		if (iter.flags & PHYR_RANGE_P2P)
-			continue;
-		if (for_cpu)
-			arch_sync_dma_for_cpu(r.addr, r.len, dir);
-		else
-			arch_sync_dma_for_device(r.addr, r.len, dir);
-	}
-	if (for_cpu)
-		arch_sync_dma_for_cpu_all();
-}
-
 /**
  * iommu_dma_unmap_phyr() - Unmap what iommu_dma_map_phyr() mapped.
- * @dev: Device the list was mapped for.
- * @pl: The list that was mapped.
  * @map: The mapping.
- * @dir: DMA direction.
- * @attrs: %DMA_ATTR_* attributes.
  *
- * One IOTLB gather for all slots, one flush, one IOVA free.  Does not free
- * @map.
+ * One IOTLB gather for all slots, one flush, one IOVA free.  Leaves the
+ * DMA list of @map to the caller.
  *
  * Context: Any context.
  */
-void iommu_dma_unmap_phyr(struct device *dev, const struct phyr_list *pl,
-			  struct phyr_dma_map *map,
-			  enum dma_data_direction dir, unsigned long attrs)
+void iommu_dma_unmap_phyr(struct phyr_dma *map)
 {
-	struct iommu_domain *domain = iommu_get_dma_domain(dev);
+	struct iommu_domain *domain = iommu_get_dma_domain(map->dev);
 	struct iova_domain *iovad = iommu_dma_iovad(domain);
 	struct iommu_iotlb_gather gather;
-
-	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !dev_is_dma_coherent(dev))
-		phyr_iommu_arch_sync(pl, dir, true);
 
 	if (!map->iova_len)
 		return;
@@ -388,42 +360,4 @@ void iommu_dma_unmap_phyr(struct device *dev, const struct phyr_list *pl,
 	iommu_dma_free_iova(domain->iova_cookie, map->iova, map->iova_len,
 			    &gather);
 	phyr_count_iova(-(long)map->iova_len);
-}
-
-/**
- * iommu_dma_sync_phyr_for_cpu() - Sync an IOMMU phyr mapping for the CPU.
- * @dev: Device the list was mapped for.
- * @pl: The list that was mapped.
- * @map: The mapping.
- * @dir: DMA direction.
- *
- * Nothing is ever bounced, so only non-coherent devices need work.
- *
- * Context: Any context.
- */
-void iommu_dma_sync_phyr_for_cpu(struct device *dev,
-				 const struct phyr_list *pl,
-				 const struct phyr_dma_map *map,
-				 enum dma_data_direction dir)
-{
-	if (!dev_is_dma_coherent(dev))
-		phyr_iommu_arch_sync(pl, dir, true);
-}
-
-/**
- * iommu_dma_sync_phyr_for_device() - Sync an IOMMU phyr mapping for DMA.
- * @dev: Device the list was mapped for.
- * @pl: The list that was mapped.
- * @map: The mapping.
- * @dir: DMA direction.
- *
- * Context: Any context.
- */
-void iommu_dma_sync_phyr_for_device(struct device *dev,
-				    const struct phyr_list *pl,
-				    const struct phyr_dma_map *map,
-				    enum dma_data_direction dir)
-{
-	if (!dev_is_dma_coherent(dev))
-		phyr_iommu_arch_sync(pl, dir, false);
 }

@@ -7,8 +7,9 @@
 #ifndef _LINUX_PHYR_DMA_H
 #define _LINUX_PHYR_DMA_H
 
+#include <linux/compiler.h>
 #include <linux/dma-direction.h>
-#include <linux/errno.h>
+#include <linux/gfp_types.h>
 #include <linux/limits.h>
 #include <linux/minmax.h>
 #include <linux/phyr.h>
@@ -16,83 +17,102 @@
 
 struct device;
 
-/* The list holds DMA addresses: it was made by phyr_map(). */
+/**
+ * struct phyr_dma - A phyr list mapped for DMA.
+ *
+ * The caller owns this state and usually embeds it in its own object.
+ * phyr_map() fills it in; phyr_unmap() and the sync calls take nothing
+ * else.  Mapping never allocates the state, and allocates nothing at all
+ * when the DMA addresses form a single range: the device sees the list
+ * as it is, or the list was mapped into one linear IOVA range.  Read it
+ * only through the helpers in this header.
+ */
+struct phyr_dma {
+	/* private: */
+	struct phyr_list list;
+	const struct phyr_list *pl;
+	struct device *dev;
+	dma_addr_t iova;
+	size_t iova_len;
+	u64 piece_max;
+	unsigned long seg_boundary;
+	unsigned int max_seg;
+	u8 dir;
+	u8 backend;
+	u8 flags;
+};
+
+/* Flags of struct phyr_dma, for the mapping code. */
+#define PHYR_DMA_MAPPED		BIT(0)	/* between phyr_map() and phyr_unmap() */
+#define PHYR_DMA_IDENTITY	BIT(1)	/* the DMA ranges are the input list */
+#define PHYR_DMA_BOUNCED	BIT(2)	/* swiotlb holds part of the data */
+
+/* The list holds DMA addresses: it is the result list of a mapping. */
 #define PHYR_LIST_DMA		BIT(2)
 
-struct phyr_list *phyr_map(struct device *dev, struct phyr_list *pl,
-			   enum dma_data_direction dir, unsigned long attrs,
-			   gfp_t gfp);
-void phyr_unmap(struct device *dev, struct phyr_list *pl,
-		struct phyr_list *dma, enum dma_data_direction dir,
-		unsigned long attrs);
-void phyr_sync_for_cpu(struct device *dev, const struct phyr_list *pl,
-		       const struct phyr_list *dma,
-		       enum dma_data_direction dir);
-void phyr_sync_for_device(struct device *dev, const struct phyr_list *pl,
-			  const struct phyr_list *dma,
-			  enum dma_data_direction dir);
+int __must_check phyr_map(struct device *dev, const struct phyr_list *pl,
+			  struct phyr_dma *map, enum dma_data_direction dir,
+			  unsigned long attrs, gfp_t gfp);
+void phyr_unmap(struct phyr_dma *map, unsigned long attrs);
+void phyr_sync_for_cpu(const struct phyr_dma *map, u64 offset, u64 len);
+void phyr_sync_for_device(const struct phyr_dma *map, u64 offset, u64 len);
+unsigned long phyr_dma_nr_segs(const struct phyr_dma *map);
 
 /**
- * phyr_list_is_dma() - Test whether a list holds DMA addresses.
- * @pl: List.
- *
- * A list that phyr_map() returned in place of its input (the identity
- * mapping) is the input list, so this returns %false for it.
+ * phyr_dma_mapped() - Test whether a mapping is in place.
+ * @map: Mapping state.
  *
  * Context: Any context.
- * Return: %true if @pl was built by phyr_map() for its DMA addresses.
+ * Return: %true between a successful phyr_map() and phyr_unmap().
  */
-static inline bool phyr_list_is_dma(const struct phyr_list *pl)
+static inline bool phyr_dma_mapped(const struct phyr_dma *map)
 {
-	return pl->flags & PHYR_LIST_DMA;
+	return map->flags & PHYR_DMA_MAPPED;
 }
 
 /**
- * phyr_dma_iter_next() - Return the next DMA range of a mapped list.
- * @iter: Iterator set up by phyr_iter_init() on the list phyr_map() returned.
- * @addr: Filled with the DMA address of the range.
- * @len: Filled with the length of the range in bytes.
+ * phyr_dma_list() - The DMA ranges of a mapping, as a list.
+ * @map: Mapping made by phyr_map().
+ *
+ * Byte n of the returned list is the DMA address of byte n of the list
+ * that was mapped.  Ranges are merged wherever they are contiguous in DMA
+ * space and are not cut to the device's segment limits; a range of PCI
+ * peer-to-peer memory mapped by bus address has %PHYR_RANGE_P2P in the
+ * iterator's flags.  The list may be the mapped list itself, so it is
+ * read-only; it is valid until phyr_unmap().
  *
  * Context: Any context.
- * Return: %false when the list is exhausted.
+ * Return: The DMA list.
  */
-static inline bool phyr_dma_iter_next(struct phyr_iter *iter, dma_addr_t *addr,
-				      u64 *len)
+static inline const struct phyr_list *phyr_dma_list(const struct phyr_dma *map)
 {
-	struct phyr range;
-
-	if (!phyr_iter_next(iter, &range))
-		return false;
-	*addr = range.addr;
-	*len = range.len;
-	return true;
+	return map->flags & PHYR_DMA_IDENTITY ? map->pl : &map->list;
 }
 
 /**
- * phyr_list_for_each_dma() - Iterate over the DMA ranges of a mapped list.
- * @dma: List returned by phyr_map().
- * @iter: Pointer to a struct phyr_iter.
- * @addr: A dma_addr_t, set to the DMA address of each range in turn.
- * @len: A u64, set to the length of each range in turn.
- *
- * Ranges are returned as long as they are contiguous in DMA space; use
- * phyr_list_for_each_dma_seg() to get the segments a device can take.
+ * phyr_dma_length() - Bytes mapped.
+ * @map: Mapping made by phyr_map().
  *
  * Context: Any context.
+ * Return: The length of the list that was mapped.
  */
-#define phyr_list_for_each_dma(dma, iter, addr, len)			\
-	for (phyr_iter_init(iter, dma);					\
-	     phyr_dma_iter_next(iter, &(addr), &(len));)
+static inline u64 phyr_dma_length(const struct phyr_dma *map)
+{
+	return phyr_list_length(map->pl);
+}
 
 /**
- * struct phyr_seg_iter - Cursor over the DMA segments of a mapped list.
- * @iter: Range cursor underneath.
+ * struct phyr_dma_iter - Cursor over the DMA addresses of a mapping.
+ * @iter: Cursor over the DMA ranges underneath.
  * @addr: DMA address of what is left of the current range.
  * @left: Bytes left in the current range.
  * @max_seg: Largest segment the device takes.
  * @boundary: Segment boundary mask of the device.
+ *
+ * An on-stack cursor, set up by phyr_dma_iter_init().  The device limits
+ * are those phyr_map() captured from the device.
  */
-struct phyr_seg_iter {
+struct phyr_dma_iter {
 	struct phyr_iter iter;
 	dma_addr_t addr;
 	u64 left;
@@ -100,165 +120,130 @@ struct phyr_seg_iter {
 	u64 boundary;
 };
 
-void phyr_seg_iter_init(struct phyr_seg_iter *siter, struct device *dev,
-			const struct phyr_list *dma);
-
 /**
- * phyr_seg_iter_next() - Return the next DMA segment.
- * @siter: Cursor set up by phyr_seg_iter_init().
- * @addr: Filled with the DMA address of the segment.
- * @len: Filled with the length of the segment in bytes.
- *
- * A segment is at most the device's dma_get_max_seg_size() long and does
- * not cross a dma_get_seg_boundary() boundary.  The limits are applied
- * here, at iteration time; the list itself never stores them.
+ * phyr_dma_iter_init() - Start iterating over a mapping.
+ * @diter: Cursor.
+ * @map: Mapping made by phyr_map().
  *
  * Context: Any context.
- * Return: %false when the list is exhausted.
  */
-static inline bool phyr_seg_iter_next(struct phyr_seg_iter *siter,
-				      dma_addr_t *addr, u64 *len)
+static inline void phyr_dma_iter_init(struct phyr_dma_iter *diter,
+				      const struct phyr_dma *map)
 {
-	u64 n;
+	phyr_iter_init(&diter->iter, phyr_dma_list(map));
+	diter->addr = 0;
+	diter->left = 0;
+	diter->max_seg = map->max_seg;
+	diter->boundary = map->seg_boundary;
+}
 
-	if (!siter->left &&
-	    !phyr_dma_iter_next(&siter->iter, &siter->addr, &siter->left))
+/**
+ * phyr_dma_iter_seek() - Move a cursor to a byte offset of a mapping.
+ * @diter: Cursor set up by phyr_dma_iter_init().
+ * @offset: Offset from the start of the mapping, in bytes.
+ *
+ * O(log n) in the number of DMA ranges.  Segments after a seek start at
+ * @offset and are cut to the device limits from there.
+ *
+ * Context: Any context.
+ * Return: %true if @offset lies within the mapping; otherwise %false and
+ * @diter is exhausted.
+ */
+static inline bool phyr_dma_iter_seek(struct phyr_dma_iter *diter, u64 offset)
+{
+	diter->left = 0;
+	return phyr_iter_seek(&diter->iter, offset);
+}
+
+/**
+ * phyr_dma_iter_next_range() - Return the next DMA range of a mapping.
+ * @diter: Cursor set up by phyr_dma_iter_init().
+ * @addr: Filled with the DMA address of the range.
+ * @len: Filled with the length of the range in bytes.
+ *
+ * For callers that cut the ranges themselves; do not mix with
+ * phyr_dma_iter_next_seg() on one cursor.
+ *
+ * Context: Any context.
+ * Return: %false when the mapping is exhausted.
+ */
+static inline bool phyr_dma_iter_next_range(struct phyr_dma_iter *diter,
+					    dma_addr_t *addr, u64 *len)
+{
+	struct phyr range;
+
+	if (!phyr_iter_next(&diter->iter, &range))
 		return false;
-	n = min(siter->left, siter->max_seg);
-	/* Bytes up to the next boundary; 0 means the whole address space. */
-	if (siter->boundary != U64_MAX) {
-		u64 room = siter->boundary - ((u64)siter->addr &
-					      siter->boundary) + 1;
-
-		n = min(n, room);
-	}
-	*addr = siter->addr;
-	*len = n;
-	siter->addr += n;
-	siter->left -= n;
+	*addr = range.addr;
+	*len = range.len;
 	return true;
 }
 
 /**
- * phyr_list_for_each_dma_seg() - Iterate over the DMA segments of a list.
- * @dev: Device the list was mapped for.
- * @dma: List returned by phyr_map().
- * @siter: Pointer to a struct phyr_seg_iter.
+ * phyr_dma_iter_next_seg() - Return the next DMA segment of a mapping.
+ * @diter: Cursor set up by phyr_dma_iter_init().
+ * @addr: Filled with the DMA address of the segment.
+ * @len: Filled with the length of the segment in bytes.
+ *
+ * A segment is at most the device's dma_get_max_seg_size() long and does
+ * not cross a dma_get_seg_boundary() boundary.  The list never stores
+ * these limits; they are applied here.
+ *
+ * Context: Any context.
+ * Return: %false when the mapping is exhausted.
+ */
+static inline bool phyr_dma_iter_next_seg(struct phyr_dma_iter *diter,
+					  dma_addr_t *addr, u64 *len)
+{
+	u64 n;
+
+	if (!diter->left &&
+	    !phyr_dma_iter_next_range(diter, &diter->addr, &diter->left))
+		return false;
+	n = min(diter->left, diter->max_seg);
+	/* Bytes up to the next boundary; U64_MAX has none. */
+	if (diter->boundary != U64_MAX)
+		n = min(n, diter->boundary -
+			   ((u64)diter->addr & diter->boundary) + 1);
+	*addr = diter->addr;
+	*len = n;
+	diter->addr += n;
+	diter->left -= n;
+	return true;
+}
+
+/**
+ * phyr_dma_for_each_seg() - Iterate over the DMA segments of a mapping.
+ * @map: Mapping made by phyr_map().
+ * @diter: Pointer to a struct phyr_dma_iter.
  * @addr: A dma_addr_t, set to the DMA address of each segment in turn.
  * @len: A u64, set to the length of each segment in turn.
  *
+ * Each segment fits the device's maximum segment size and segment
+ * boundary, as captured by phyr_map(): what a driver programs into its
+ * descriptors.  phyr_dma_nr_segs() counts them.
+ *
  * Context: Any context.
  */
-#define phyr_list_for_each_dma_seg(dev, dma, siter, addr, len)		\
-	for (phyr_seg_iter_init(siter, dev, dma);			\
-	     phyr_seg_iter_next(siter, &(addr), &(len));)
-
-/*
- * For DMA mapping backends only (kernel/dma and drivers/iommu); users of
- * the DMA API stop reading here.
- */
+#define phyr_dma_for_each_seg(map, diter, addr, len)			\
+	for (phyr_dma_iter_init(diter, map);				\
+	     phyr_dma_iter_next_seg(diter, &(addr), &(len));)
 
 /**
- * enum phyr_map_backend - Who made a phyr mapping.
- * @PHYR_MAP_DIRECT: dma-direct: physical or bus addresses, swiotlb.
- * @PHYR_MAP_IOMMU: dma-iommu: one IOVA allocation.
- * @PHYR_MAP_OPS: The device's struct dma_map_ops, range by range.
- */
-enum phyr_map_backend {
-	PHYR_MAP_DIRECT,
-	PHYR_MAP_IOMMU,
-	PHYR_MAP_OPS,
-};
-
-/**
- * struct phyr_dma_map - A mapping made by phyr_map().
- * @list: The DMA ranges: what phyr_map() returns to its caller.
- * @iova: IOMMU: first byte of the IOVA allocation.
- * @iova_len: IOMMU: bytes of the IOVA allocation, 0 for none.
- * @piece_max: Ranges were mapped in pieces of at most this many bytes.
- * @backend: The &enum phyr_map_backend that made the mapping.
- * @bounced: At least one piece was bounced through swiotlb.
+ * phyr_dma_for_each_range() - Iterate over the raw DMA ranges of a mapping.
+ * @map: Mapping made by phyr_map().
+ * @diter: Pointer to a struct phyr_dma_iter.
+ * @addr: A dma_addr_t, set to the DMA address of each range in turn.
+ * @len: A u64, set to the length of each range in turn.
  *
- * Byte n of @list is the DMA address of byte n of the list that was
- * mapped, so the two lists can be walked side by side, piece by piece;
- * that is how unmap and sync find what map did without storing it.
+ * Ranges are as long as they are contiguous in DMA space and ignore the
+ * device's segment limits: for callers that cut them up themselves, such
+ * as RDMA's block iteration.  Use phyr_dma_for_each_seg() otherwise.
+ *
+ * Context: Any context.
  */
-struct phyr_dma_map {
-	struct phyr_list list;
-	dma_addr_t iova;
-	size_t iova_len;
-	u64 piece_max;
-	u8 backend;
-	bool bounced;
-};
-
-enum pci_p2pdma_map_type;
-struct pci_p2pdma_map_state;
-
-enum pci_p2pdma_map_type phyr_map_p2p_type(struct pci_p2pdma_map_state *state,
-					   struct device *dev,
-					   phys_addr_t addr, u64 len);
-
-#ifdef CONFIG_IOMMU_DMA
-int iommu_dma_map_phyr(struct device *dev, const struct phyr_list *pl,
-		       struct phyr_dma_map *map, enum dma_data_direction dir,
-		       unsigned long attrs, gfp_t gfp);
-void iommu_dma_unmap_phyr(struct device *dev, const struct phyr_list *pl,
-			  struct phyr_dma_map *map,
-			  enum dma_data_direction dir, unsigned long attrs);
-void iommu_dma_sync_phyr_for_cpu(struct device *dev,
-				 const struct phyr_list *pl,
-				 const struct phyr_dma_map *map,
-				 enum dma_data_direction dir);
-void iommu_dma_sync_phyr_for_device(struct device *dev,
-				    const struct phyr_list *pl,
-				    const struct phyr_dma_map *map,
-				    enum dma_data_direction dir);
-#else
-static inline int iommu_dma_map_phyr(struct device *dev,
-				     const struct phyr_list *pl,
-				     struct phyr_dma_map *map,
-				     enum dma_data_direction dir,
-				     unsigned long attrs, gfp_t gfp)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline void iommu_dma_unmap_phyr(struct device *dev,
-					const struct phyr_list *pl,
-					struct phyr_dma_map *map,
-					enum dma_data_direction dir,
-					unsigned long attrs)
-{
-}
-
-static inline void iommu_dma_sync_phyr_for_cpu(struct device *dev,
-					       const struct phyr_list *pl,
-					       const struct phyr_dma_map *map,
-					       enum dma_data_direction dir)
-{
-}
-
-static inline void iommu_dma_sync_phyr_for_device(struct device *dev,
-						  const struct phyr_list *pl,
-						  const struct phyr_dma_map *map,
-						  enum dma_data_direction dir)
-{
-}
-#endif /* CONFIG_IOMMU_DMA */
-
-#if IS_ENABLED(CONFIG_PHYR_MAP_KUNIT_TEST) && IS_ENABLED(CONFIG_IOMMU_DMA_PHYR)
-void iommu_dma_phyr_stats(long *iova_live, long *map_calls);
-#endif
-
-#ifdef CONFIG_FAULT_INJECTION
-/* The fault point of the phyr_map() backends, see kernel/dma/phyr_map.c */
-bool phyr_map_should_fail(void);
-#else
-static inline bool phyr_map_should_fail(void)
-{
-	return false;
-}
-#endif
+#define phyr_dma_for_each_range(map, diter, addr, len)			\
+	for (phyr_dma_iter_init(diter, map);				\
+	     phyr_dma_iter_next_range(diter, &(addr), &(len));)
 
 #endif /* _LINUX_PHYR_DMA_H */

@@ -11,6 +11,7 @@
 #include <linux/compiler.h>
 #include <linux/gfp_types.h>
 #include <linux/types.h>
+#include <asm/page.h>
 
 struct folio;
 struct page;
@@ -187,6 +188,8 @@ int __must_check phyr_list_append_pages(struct phyr_list *pl,
 					unsigned long npages,
 					unsigned long offset, u64 len,
 					gfp_t gfp);
+int __must_check phyr_list_splice(struct phyr_list *pl,
+				  struct phyr_list *src, gfp_t gfp);
 int __must_check phyr_list_preload(struct phyr_list *pl,
 				   unsigned long nr_ranges, gfp_t gfp);
 size_t phyr_list_mem_bytes(const struct phyr_list *pl);

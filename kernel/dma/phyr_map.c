@@ -4,11 +4,11 @@
  *
  * Coding conventions in this file:
  *
- * @pl is the list of CPU physical ranges that was mapped, @dma the list of
- * DMA ranges that phyr_map() returned for it, @map the struct phyr_dma_map
- * around @dma.  A "piece" is the part of a range that was mapped by one
- * call of the backend (a whole range, or at most @map->piece_max bytes of
- * it when it may have been bounced).
+ * @map is the caller's struct phyr_dma, @map->pl the list of CPU physical
+ * ranges that was mapped and phyr_dma_list(@map) the list of DMA ranges
+ * for it.  A "piece" is the part of a range that was mapped by one call of
+ * the backend: a whole range, or at most @map->piece_max bytes of it,
+ * counted from the start of the range, when it may have been bounced.
  */
 
 #include <linux/cc_platform.h>
@@ -20,9 +20,9 @@
 #include <linux/kmsan.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/pci-p2pdma.h>
-#include <linux/phyr-dma.h>
-#include <linux/slab.h>
+#include <linux/phyr-map-ops.h>
 #include <linux/swiotlb.h>
 #include "debug.h"
 #include "direct.h"
@@ -32,12 +32,13 @@
 /**
  * DOC: Mapping a phyr list for DMA
  *
- * phyr_map() takes a list of CPU physical ranges and returns a list of DMA
- * ranges in the same struct phyr_list format, so a driver walks both with
- * the same iterators.  Byte n of the result is the DMA address of byte n
- * of the input: the result describes the same bytes in the same order.
- * Nothing else is recorded about how each range was mapped; phyr_unmap()
- * and the sync calls walk the two lists side by side and find it again.
+ * phyr_map() maps a list of CPU physical ranges for a device into a
+ * struct phyr_dma that the caller owns.  The DMA addresses are a list in
+ * the same struct phyr_list format: byte n of it is the DMA address of
+ * byte n of the input.  Nothing else is recorded about how each range was
+ * mapped; phyr_unmap() and the sync calls walk the two lists side by side,
+ * piece by piece, and find it again.  A sync of a window seeks both lists
+ * to its start, so it costs O(log n) plus the pieces it touches.
  *
  * There are three backends, chosen like dma_map_page_attrs() chooses
  * them: dma-direct, dma-iommu and the device's struct dma_map_ops.
@@ -46,14 +47,14 @@
  * addresses as they are (no bus offset in &device.dma_range_map, no
  * memory encryption, no forced bouncing, no peer-to-peer memory) and the
  * highest address of the list is within its DMA mask, which the list
- * keeps as a summary, the DMA list is the input list: phyr_map() returns
- * @pl itself, in O(1) and without allocating.  Otherwise every range is
- * translated into a new list, and ranges the device cannot reach are
- * bounced through swiotlb in pieces of at most swiotlb_max_mapping_size().
+ * keeps as a summary, the input list is the DMA list: O(1) and nothing
+ * allocated.  Otherwise every range is translated into the mapping's own
+ * list, and ranges the device cannot reach are bounced through swiotlb in
+ * pieces of at most swiotlb_max_mapping_size().
  *
  * dma-iommu (drivers/iommu/dma-iommu-phyr.c) allocates one IOVA range for
  * the whole list and maps every range into it, so that the result is a
- * single range when the list maps linearly.
+ * single range, stored inside the mapping, when the list maps linearly.
  *
  * PCI peer-to-peer ranges are classified with the kernel's own pci_p2pdma
  * rules, once per provider and call: a bus address that bypasses the
@@ -61,8 +62,10 @@
  * with nothing left mapped.  A list without peer-to-peer ranges never
  * looks at them.
  *
- * Whatever the backend, trace events and DMA-API debugging (one entry per
- * mapping, of type "phyr") are handled here, in one place.
+ * Whatever the backend, trace events and DMA-API debugging are handled
+ * here, in one place.  dma-debug gets one entry per piece, as it gets one
+ * per scatterlist entry, so its checks of overlapping mappings, unmaps and
+ * syncs apply to phyr mappings too.
  */
 
 #ifdef CONFIG_FAULT_INJECTION
@@ -72,9 +75,9 @@ static DECLARE_FAULT_ATTR(phyr_map_fail_attr);
  * phyr_map_should_fail() - Fault point of the phyr_map() backends.
  *
  * Every step of phyr_map() that can fail and does not allocate through
- * lib/phyr.c (IOVA allocation, iommu_map(), swiotlb, result allocation)
- * asks this first, so a test can make the n-th of them fail with
- * current->fail_nth, or all of them through debugfs "fail_phyr_map".
+ * lib/phyr.c (IOVA allocation, iommu_map(), swiotlb) asks this first, so
+ * a test can make the n-th of them fail with current->fail_nth, or all of
+ * them through debugfs "fail_phyr_map".
  *
  * Context: Any context.
  * Return: %true if the caller must act as if its step failed.
@@ -83,7 +86,6 @@ bool phyr_map_should_fail(void)
 {
 	return should_fail_ex(&phyr_map_fail_attr, 1, FAULT_NOWARN);
 }
-EXPORT_SYMBOL_GPL(phyr_map_should_fail);
 
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
 static int __init phyr_map_fail_debugfs(void)
@@ -129,15 +131,27 @@ enum pci_p2pdma_map_type phyr_map_p2p_type(struct pci_p2pdma_map_state *state,
 		return PCI_P2PDMA_MAP_NOT_SUPPORTED;
 	return state->map;
 }
-EXPORT_SYMBOL_GPL(phyr_map_p2p_type);
 
 /*
- * Walks a CPU list and its DMA list side by side, piece by piece: a piece
- * ends where its CPU range ends, where its DMA range ends, or @max bytes
- * after it started, counted from the start of its CPU range, which is how
- * the backends cut ranges into pieces at map time.
+ * Part of a piece: @len bytes at CPU address @phys and DMA address @addr,
+ * @into bytes after the start of their piece (0 but for a window's first).
  */
-struct phyr_pair_iter {
+struct phyr_piece {
+	phys_addr_t phys;
+	dma_addr_t addr;
+	u64 len;
+	u64 into;
+	bool p2p;
+};
+
+/*
+ * Walks the CPU list and the DMA list of a mapping side by side, piece by
+ * piece, over a window of the mapping.  A piece ends where its CPU range
+ * ends, where its DMA range ends, or @max bytes after its start, counted
+ * from the start of its CPU range, which is how the backends cut ranges
+ * into pieces at map time.
+ */
+struct phyr_piece_iter {
 	struct phyr_iter cpu_iter;
 	struct phyr_iter dma_iter;
 	struct phyr cpu;
@@ -145,49 +159,69 @@ struct phyr_pair_iter {
 	unsigned int cpu_flags;
 	u64 piece_left;
 	u64 max;
+	u64 left;
 };
 
-static void phyr_pair_init(struct phyr_pair_iter *pi,
-			   const struct phyr_list *pl,
-			   const struct phyr_list *dma, u64 max)
+/* @offset + @len must lie within the shorter of the two lists. */
+static void phyr_piece_init(struct phyr_piece_iter *pi,
+			    const struct phyr_dma *map,
+			    const struct phyr_list *dma, u64 offset, u64 len)
 {
-	phyr_iter_init(&pi->cpu_iter, pl);
+	phyr_iter_init(&pi->cpu_iter, map->pl);
 	phyr_iter_init(&pi->dma_iter, dma);
 	pi->cpu.len = 0;
 	pi->dma.len = 0;
 	pi->piece_left = 0;
-	pi->max = max;
+	pi->max = map->piece_max;
+	pi->left = len;
+	if (!offset || !len)
+		return;
+	phyr_iter_seek(&pi->cpu_iter, offset);
+	/* The bytes of its range that the seek skips decide the first piece. */
+	pi->piece_left = pi->max - pi->cpu_iter.skip % pi->max;
+	phyr_iter_next(&pi->cpu_iter, &pi->cpu);
+	pi->cpu_flags = pi->cpu_iter.flags;
+	phyr_iter_seek(&pi->dma_iter, offset);
 }
 
-static bool phyr_pair_next(struct phyr_pair_iter *pi, phys_addr_t *phys,
-			   dma_addr_t *addr, u64 *len, bool *p2p)
+static bool phyr_piece_next(struct phyr_piece_iter *pi, struct phyr_piece *p)
 {
 	u64 n;
 
+	if (!pi->left)
+		return false;
 	if (!pi->cpu.len) {
 		if (!phyr_iter_next(&pi->cpu_iter, &pi->cpu))
 			return false;
 		pi->cpu_flags = pi->cpu_iter.flags;
+		pi->piece_left = 0;
 	}
 	if (!pi->dma.len && !phyr_iter_next(&pi->dma_iter, &pi->dma))
 		return false;
 	if (!pi->piece_left)
-		pi->piece_left = min(pi->cpu.len, pi->max);
-	n = min(pi->piece_left, pi->dma.len);
-	*phys = pi->cpu.addr;
-	*addr = pi->dma.addr;
-	*len = n;
-	*p2p = pi->cpu_flags & PHYR_RANGE_P2P;
+		pi->piece_left = pi->max;
+	n = min3(pi->piece_left, pi->cpu.len, pi->dma.len);
+	n = min(n, pi->left);
+	p->phys = pi->cpu.addr;
+	p->addr = pi->dma.addr;
+	p->len = n;
+	p->into = pi->max - pi->piece_left;
+	p->p2p = pi->cpu_flags & PHYR_RANGE_P2P;
 	pi->cpu.addr += n;
 	pi->cpu.len -= n;
 	pi->dma.addr += n;
 	pi->dma.len -= n;
 	pi->piece_left -= n;
+	pi->left -= n;
 	return true;
 }
 
+#define phyr_for_each_piece(map, dma, offset, len, pi, p)		\
+	for (phyr_piece_init(pi, map, dma, offset, len);		\
+	     phyr_piece_next(pi, p);)
+
 /* Add a DMA range to a mapping; bus addresses never merge with others. */
-static int phyr_map_add(struct phyr_dma_map *map, dma_addr_t addr, u64 len,
+static int phyr_map_add(struct phyr_dma *map, dma_addr_t addr, u64 len,
 			bool bus_addr, gfp_t gfp)
 {
 	if ((dma_addr_t)(phys_addr_t)addr != addr)
@@ -198,28 +232,119 @@ static int phyr_map_add(struct phyr_dma_map *map, dma_addr_t addr, u64 len,
 }
 
 /* Cache maintenance for a range; arch_sync_* take a size_t. */
-static void phyr_arch_sync_for_device(phys_addr_t phys, u64 len,
-				      enum dma_data_direction dir)
+static void phyr_arch_sync(phys_addr_t phys, u64 len,
+			   enum dma_data_direction dir, bool for_cpu)
 {
 	while (len) {
 		size_t n = min_t(u64, len, SZ_1G);
 
-		arch_sync_dma_for_device(phys, n, dir);
+		if (for_cpu)
+			arch_sync_dma_for_cpu(phys, n, dir);
+		else
+			arch_sync_dma_for_device(phys, n, dir);
 		phys += n;
 		len -= n;
 	}
 }
 
-static void phyr_arch_sync_for_cpu(phys_addr_t phys, u64 len,
-				   enum dma_data_direction dir)
-{
-	while (len) {
-		size_t n = min_t(u64, len, SZ_1G);
+enum phyr_op {
+	PHYR_OP_SYNC_FOR_CPU,
+	PHYR_OP_SYNC_FOR_DEVICE,
+	PHYR_OP_UNMAP,
+};
 
-		arch_sync_dma_for_cpu(phys, n, dir);
-		phys += n;
-		len -= n;
+/* What @op does to one piece; the IOMMU backend unmaps its IOVA later. */
+static void phyr_piece_op(const struct phyr_dma *map, const struct phyr_piece *p,
+			  enum phyr_op op, unsigned long attrs)
+{
+	struct device *dev = map->dev;
+	enum dma_data_direction dir = map->dir;
+	phys_addr_t tlb_addr;
+
+	if (map->backend == PHYR_MAP_OPS) {
+		const struct dma_map_ops *ops = get_dma_ops(dev);
+
+		if (op == PHYR_OP_UNMAP && ops->unmap_page)
+			ops->unmap_page(dev, p->addr, p->len, dir, attrs);
+		else if (op == PHYR_OP_SYNC_FOR_CPU && ops->sync_single_for_cpu)
+			ops->sync_single_for_cpu(dev, p->addr, p->len, dir);
+		else if (op == PHYR_OP_SYNC_FOR_DEVICE &&
+			 ops->sync_single_for_device)
+			ops->sync_single_for_device(dev, p->addr, p->len, dir);
+		return;
 	}
+	/* Peer-to-peer memory is never bounced and needs no cache work. */
+	if (p->p2p)
+		return;
+	if (map->flags & PHYR_DMA_BOUNCED) {
+		/* Pieces of a bounced mapping fit a size_t. */
+		switch (op) {
+		case PHYR_OP_UNMAP:
+			tlb_addr = dma_to_phys(dev, p->addr);
+			if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+				dma_direct_sync_single_for_cpu(dev, p->addr,
+							       p->len, dir);
+			if (is_swiotlb_buffer(dev, tlb_addr))
+				swiotlb_tbl_unmap_single(dev, tlb_addr, p->len,
+							 dir, attrs |
+							 DMA_ATTR_SKIP_CPU_SYNC);
+			break;
+		case PHYR_OP_SYNC_FOR_CPU:
+			dma_direct_sync_single_for_cpu(dev, p->addr, p->len, dir);
+			break;
+		case PHYR_OP_SYNC_FOR_DEVICE:
+			dma_direct_sync_single_for_device(dev, p->addr, p->len,
+							  dir);
+			break;
+		}
+		return;
+	}
+	if (op == PHYR_OP_UNMAP && (attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		return;
+	phyr_arch_sync(p->phys, p->len, dir, op != PHYR_OP_SYNC_FOR_DEVICE);
+}
+
+/* Whether @op has work to do on the pieces, beyond dma-debug. */
+static bool phyr_op_needed(const struct phyr_dma *map, enum phyr_op op,
+			   unsigned long attrs)
+{
+	if (map->backend == PHYR_MAP_OPS || map->flags & PHYR_DMA_BOUNCED)
+		return true;
+	if (op == PHYR_OP_UNMAP && (attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		return false;
+	return !dev_is_dma_coherent(map->dev);
+}
+
+/*
+ * Unmap and sync, written once for every backend: @op on the pieces of
+ * the window [@offset, @offset + @len) of the DMA list @dma (which is
+ * shorter than the mapping when a backend undoes a partial mapping), and
+ * the dma-debug calls for them once the mapping is complete.
+ */
+static void phyr_walk(const struct phyr_dma *map, const struct phyr_list *dma,
+		      u64 offset, u64 len, enum phyr_op op, unsigned long attrs)
+{
+	bool debug = map->flags & PHYR_DMA_MAPPED && debug_dma_phyr_active();
+	bool work = phyr_op_needed(map, op, attrs);
+	struct phyr_piece_iter pi;
+	struct phyr_piece p;
+
+	if (!work && !debug)
+		return;
+	phyr_for_each_piece(map, dma, offset, len, &pi, &p) {
+		if (debug && op == PHYR_OP_UNMAP)
+			debug_dma_unmap_phyr(map->dev, p.addr, p.len, map->dir);
+		else if (debug)
+			debug_dma_sync_phyr(map->dev, p.addr - p.into,
+					    p.into + p.len, map->dir,
+					    op == PHYR_OP_SYNC_FOR_CPU);
+		if (work)
+			phyr_piece_op(map, &p, op, attrs);
+	}
+	if (work && op != PHYR_OP_SYNC_FOR_DEVICE &&
+	    map->backend != PHYR_MAP_OPS && !dev_is_dma_coherent(map->dev) &&
+	    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		arch_sync_dma_for_cpu_all();
 }
 
 static bool phyr_map_go_direct(struct device *dev,
@@ -266,21 +391,22 @@ static bool phyr_dma_capable(struct device *dev, dma_addr_t addr, u64 len,
 }
 
 /* Map one range of host memory (or of P2P memory through the host bridge). */
-static int phyr_map_direct_range(struct device *dev, struct phyr_dma_map *map,
-				 const struct phyr *r, bool p2p,
-				 enum dma_data_direction dir,
-				 unsigned long attrs, gfp_t gfp)
+static int phyr_map_direct_range(struct phyr_dma *map, const struct phyr *r,
+				 bool p2p, unsigned long attrs, gfp_t gfp)
 {
+	struct device *dev = map->dev;
 	dma_addr_t addr = phys_to_dma(dev, r->addr);
 	phys_addr_t phys;
 	u64 left, n;
 	int ret;
 
 	if (!is_swiotlb_force_bounce(dev) &&
-	    phyr_dma_capable(dev, addr, r->len, !p2p)) {
+	    phyr_dma_capable(dev, addr, r->len, !p2p) &&
+	    !dma_kmalloc_needs_bounce(dev, min_t(u64, r->len, SIZE_MAX),
+				      map->dir)) {
 		if (!dev_is_dma_coherent(dev) &&
 		    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-			phyr_arch_sync_for_device(r->addr, r->len, dir);
+			phyr_arch_sync(r->addr, r->len, map->dir, false);
 		return phyr_map_add(map, addr, r->len, false, gfp);
 	}
 	/* Peer-to-peer memory cannot be bounced. */
@@ -293,14 +419,14 @@ static int phyr_map_direct_range(struct device *dev, struct phyr_dma_map *map,
 		n = min(left, map->piece_max);
 		addr = DMA_MAPPING_ERROR;
 		if (!phyr_map_should_fail())
-			addr = swiotlb_map(dev, phys, n, dir, attrs);
+			addr = swiotlb_map(dev, phys, n, map->dir, attrs);
 		if (addr == DMA_MAPPING_ERROR)
 			return -ENOMEM;
-		map->bounced = true;
+		map->flags |= PHYR_DMA_BOUNCED;
 		ret = phyr_map_add(map, addr, n, false, gfp);
 		if (ret) {
 			swiotlb_tbl_unmap_single(dev, dma_to_phys(dev, addr), n,
-						 dir,
+						 map->dir,
 						 attrs | DMA_ATTR_SKIP_CPU_SYNC);
 			return ret;
 		}
@@ -308,38 +434,7 @@ static int phyr_map_direct_range(struct device *dev, struct phyr_dma_map *map,
 	return 0;
 }
 
-/* Undo phyr_map_direct() for the pieces that made it into @dma. */
-static void phyr_unmap_direct(struct device *dev, const struct phyr_list *pl,
-			      const struct phyr_list *dma, u64 piece_max,
-			      bool bounced, enum dma_data_direction dir,
-			      unsigned long attrs)
-{
-	struct phyr_pair_iter pi;
-	phys_addr_t phys;
-	dma_addr_t addr;
-	bool p2p;
-	u64 len;
-
-	if (dev_is_dma_coherent(dev) && !bounced)
-		return;
-	phyr_pair_init(&pi, pl, dma, piece_max);
-	while (phyr_pair_next(&pi, &phys, &addr, &len, &p2p)) {
-		if (p2p)
-			continue;
-		if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) &&
-		    !dev_is_dma_coherent(dev))
-			phyr_arch_sync_for_cpu(dma_to_phys(dev, addr), len, dir);
-		if (bounced)
-			swiotlb_tbl_unmap_single(dev, dma_to_phys(dev, addr), len,
-						 dir, attrs);
-	}
-	if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC) && !dev_is_dma_coherent(dev))
-		arch_sync_dma_for_cpu_all();
-}
-
-static int phyr_map_direct(struct device *dev, const struct phyr_list *pl,
-			   struct phyr_dma_map *map,
-			   enum dma_data_direction dir, unsigned long attrs,
+static int phyr_map_direct(struct phyr_dma *map, unsigned long attrs,
 			   gfp_t gfp)
 {
 	struct pci_p2pdma_map_state p2p_state = {};
@@ -348,15 +443,14 @@ static int phyr_map_direct(struct device *dev, const struct phyr_list *pl,
 	int ret;
 
 	map->backend = PHYR_MAP_DIRECT;
-	map->piece_max = SIZE_MAX;
-	if (is_swiotlb_active(dev))
-		map->piece_max = swiotlb_max_mapping_size(dev);
+	if (is_swiotlb_active(map->dev))
+		map->piece_max = swiotlb_max_mapping_size(map->dev);
 
-	phyr_list_for_each(pl, &iter, r) {
+	phyr_list_for_each(map->pl, &iter, r) {
 		bool p2p = iter.flags & PHYR_RANGE_P2P;
 
 		if (p2p) {
-			switch (phyr_map_p2p_type(&p2p_state, dev, r.addr,
+			switch (phyr_map_p2p_type(&p2p_state, map->dev, r.addr,
 						  r.len)) {
 			case PCI_P2PDMA_MAP_BUS_ADDR:
 				ret = phyr_map_add(map,
@@ -372,82 +466,34 @@ static int phyr_map_direct(struct device *dev, const struct phyr_list *pl,
 				goto out_unmap;
 			}
 		}
-		ret = phyr_map_direct_range(dev, map, &r, p2p, dir, attrs, gfp);
+		ret = phyr_map_direct_range(map, &r, p2p, attrs, gfp);
 		if (ret)
 			goto out_unmap;
 	}
 	return 0;
 
 out_unmap:
-	phyr_unmap_direct(dev, pl, &map->list, map->piece_max, map->bounced,
-			  dir, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	phyr_walk(map, &map->list, 0, phyr_list_length(&map->list),
+		  PHYR_OP_UNMAP, attrs | DMA_ATTR_SKIP_CPU_SYNC);
 	return ret;
 }
 
-static void phyr_sync_direct(struct device *dev, const struct phyr_list *pl,
-			     const struct phyr_list *dma, u64 piece_max,
-			     bool bounced, enum dma_data_direction dir,
-			     bool for_cpu)
+/* Legacy struct dma_map_ops: piece by piece, for devices that have them. */
+static int phyr_map_ops(struct phyr_dma *map, const struct dma_map_ops *ops,
+			unsigned long attrs, gfp_t gfp)
 {
-	struct phyr_pair_iter pi;
-	phys_addr_t phys;
-	dma_addr_t addr;
-	bool p2p;
-	u64 len;
-
-	if (dev_is_dma_coherent(dev) && !bounced)
-		return;
-	phyr_pair_init(&pi, pl, dma, piece_max);
-	while (phyr_pair_next(&pi, &phys, &addr, &len, &p2p)) {
-		if (p2p)
-			continue;
-		/* A piece that was not bounced may be longer than a size_t. */
-		if (!bounced && for_cpu)
-			phyr_arch_sync_for_cpu(phys, len, dir);
-		else if (!bounced)
-			phyr_arch_sync_for_device(phys, len, dir);
-		else if (for_cpu)
-			dma_direct_sync_single_for_cpu(dev, addr, len, dir);
-		else
-			dma_direct_sync_single_for_device(dev, addr, len, dir);
-	}
-}
-
-/* Legacy struct dma_map_ops: range by range, for devices that have them. */
-static void phyr_unmap_ops(struct device *dev, const struct dma_map_ops *ops,
-			   const struct phyr_list *pl,
-			   const struct phyr_list *dma, u64 piece_max,
-			   enum dma_data_direction dir, unsigned long attrs)
-{
-	struct phyr_pair_iter pi;
-	phys_addr_t phys;
-	dma_addr_t addr;
-	bool p2p;
-	u64 len;
-
-	if (!ops->unmap_page)
-		return;
-	phyr_pair_init(&pi, pl, dma, piece_max);
-	while (phyr_pair_next(&pi, &phys, &addr, &len, &p2p))
-		ops->unmap_page(dev, addr, len, dir, attrs);
-}
-
-static int phyr_map_ops(struct device *dev, const struct dma_map_ops *ops,
-			const struct phyr_list *pl, struct phyr_dma_map *map,
-			enum dma_data_direction dir, unsigned long attrs,
-			gfp_t gfp)
-{
+	struct device *dev = map->dev;
 	struct phyr_iter iter;
 	struct phyr r;
 	int ret;
 
 	/* Peer-to-peer memory needs the pci_p2pdma logic of the backends. */
-	if (!ops->map_page || phyr_list_has_p2p(pl))
+	if (!ops->map_page || phyr_list_has_p2p(map->pl))
 		return -EOPNOTSUPP;
 	map->backend = PHYR_MAP_OPS;
-	map->piece_max = SIZE_MAX;
+	map->piece_max = dma_max_mapping_size(dev);
 
-	phyr_list_for_each(pl, &iter, r) {
+	phyr_list_for_each(map->pl, &iter, r) {
 		phys_addr_t phys = r.addr;
 		u64 left = r.len, n;
 		dma_addr_t addr;
@@ -459,7 +505,8 @@ static int phyr_map_ops(struct device *dev, const struct dma_map_ops *ops,
 				goto out_unmap;
 			}
 			addr = ops->map_page(dev, pfn_to_page(PHYS_PFN(phys)),
-					     offset_in_page(phys), n, dir, attrs);
+					     offset_in_page(phys), n, map->dir,
+					     attrs);
 			if (addr == DMA_MAPPING_ERROR) {
 				ret = -EIO;
 				goto out_unmap;
@@ -467,7 +514,8 @@ static int phyr_map_ops(struct device *dev, const struct dma_map_ops *ops,
 			ret = phyr_map_add(map, addr, n, false, gfp);
 			if (ret) {
 				if (ops->unmap_page)
-					ops->unmap_page(dev, addr, n, dir, attrs |
+					ops->unmap_page(dev, addr, n, map->dir,
+							attrs |
 							DMA_ATTR_SKIP_CPU_SYNC);
 				goto out_unmap;
 			}
@@ -476,49 +524,42 @@ static int phyr_map_ops(struct device *dev, const struct dma_map_ops *ops,
 	return 0;
 
 out_unmap:
-	phyr_unmap_ops(dev, ops, pl, &map->list, map->piece_max, dir,
-		       attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	phyr_walk(map, &map->list, 0, phyr_list_length(&map->list),
+		  PHYR_OP_UNMAP, attrs | DMA_ATTR_SKIP_CPU_SYNC);
 	return ret;
 }
 
-static void phyr_sync_ops(struct device *dev, const struct dma_map_ops *ops,
-			  const struct phyr_list *pl,
-			  const struct phyr_dma_map *map,
-			  enum dma_data_direction dir, bool for_cpu)
-{
-	struct phyr_pair_iter pi;
-	phys_addr_t phys;
-	dma_addr_t addr;
-	bool p2p;
-	u64 len;
-
-	phyr_pair_init(&pi, pl, &map->list, map->piece_max);
-	while (phyr_pair_next(&pi, &phys, &addr, &len, &p2p)) {
-		if (for_cpu && ops->sync_single_for_cpu)
-			ops->sync_single_for_cpu(dev, addr, len, dir);
-		else if (!for_cpu && ops->sync_single_for_device)
-			ops->sync_single_for_device(dev, addr, len, dir);
-	}
-}
-
 /* Tell KMSAN what the device may read or write; a loop only with KMSAN. */
-static void phyr_kmsan_handle_dma(const struct phyr_list *pl,
-				  enum dma_data_direction dir)
+static void phyr_kmsan_handle_dma(const struct phyr_dma *map)
 {
 	struct phyr_iter iter;
 	struct phyr r;
 
 	if (!IS_ENABLED(CONFIG_KMSAN))
 		return;
-	phyr_list_for_each(pl, &iter, r) {
+	phyr_list_for_each(map->pl, &iter, r) {
 		if (iter.flags & PHYR_RANGE_P2P || !pfn_valid(PHYS_PFN(r.addr)))
 			continue;
 		kmsan_handle_dma(pfn_to_page(PHYS_PFN(r.addr)),
-				 offset_in_page(r.addr), r.len, dir);
+				 offset_in_page(r.addr), r.len, map->dir);
 	}
 }
 
-/* The first range of a non-empty list, for trace and dma-debug. */
+/* One dma-debug entry per piece, as dma_map_sg() makes one per entry. */
+static void phyr_debug_map(const struct phyr_dma *map, unsigned long attrs)
+{
+	struct phyr_piece_iter pi;
+	struct phyr_piece p;
+
+	if (!debug_dma_phyr_active())
+		return;
+	phyr_for_each_piece(map, phyr_dma_list(map), 0, phyr_dma_length(map),
+			    &pi, &p)
+		debug_dma_map_phyr(map->dev, p.phys, p.addr, p.len, map->dir,
+				   attrs);
+}
+
+/* The first range of a non-empty list, for trace. */
 static struct phyr phyr_first(const struct phyr_list *pl)
 {
 	struct phyr_iter iter;
@@ -529,49 +570,32 @@ static struct phyr phyr_first(const struct phyr_list *pl)
 	return r;
 }
 
-static struct phyr_dma_map *phyr_dma_map_alloc(gfp_t gfp)
-{
-	struct phyr_dma_map *map;
-
-	if (phyr_map_should_fail())
-		return NULL;
-	map = kzalloc(sizeof(*map), gfp);
-	if (map)
-		phyr_list_init(&map->list);
-	return map;
-}
-
-static void phyr_dma_map_free(struct phyr_dma_map *map)
-{
-	phyr_list_destroy(&map->list);
-	kfree(map);
-}
-
 /**
  * phyr_map() - Map a phyr list for DMA.
  * @dev: Device that will do the DMA.
  * @pl: List of CPU physical ranges to map.
+ * @map: Mapping state to fill in, owned by the caller.
  * @dir: DMA direction.
  * @attrs: %DMA_ATTR_* attributes.
- * @gfp: Allocation flags, for the result list and for IOMMU page tables.
+ * @gfp: Allocation flags, for the DMA list and for IOMMU page tables.
  *
- * Maps every range of @pl for @dev and returns the DMA addresses as a
- * list: byte n of the result is the DMA address of byte n of @pl.  When
- * @dev sees physical addresses 1:1 the result is @pl itself (O(1), no
- * allocation); with an IOMMU it is a single range when the list maps
- * linearly.  Walk the result with phyr_list_for_each_dma() or, to respect
- * the device's segment limits, phyr_list_for_each_dma_seg().  The result
- * is read-only and valid until phyr_unmap(); @pl must stay alive and
- * unchanged until then.  After success the memory belongs to the device;
- * see phyr_sync_for_cpu() to look at it before phyr_unmap().
+ * Maps every range of @pl for @dev.  @map remembers @dev, @pl, @dir and
+ * the device's segment limits, so phyr_unmap() and the sync calls take
+ * only @map.  Byte n of the mapping is the DMA address of byte n of @pl.
+ * Walk it with phyr_dma_for_each_seg(), which yields segments that fit
+ * the device's limits, or with phyr_dma_for_each_range() for the raw DMA
+ * ranges.  When @dev sees physical addresses 1:1 the DMA list is @pl
+ * itself (O(1), nothing allocated); with an IOMMU it is a single range
+ * stored in @map when the list maps linearly.  @pl must stay alive and
+ * unchanged until phyr_unmap().  After success the memory belongs to the
+ * device; see phyr_sync_for_cpu() to look at it before phyr_unmap().
  *
  * Context: Any context that @gfp allows.  Nobody may append to @pl.
- * Return: The DMA list, or an ERR_PTR() with one of these errors, in
- * which case nothing is left mapped or allocated and @pl is untouched:
+ * Return: 0 on success.  Otherwise one of these errors, and nothing is
+ * left mapped or allocated, @pl is untouched and @map is not mapped:
  *
- *   -EINVAL		An invalid argument: an empty list, a list that
- *			phyr_map() returned, an invalid direction.  Will
- *			not succeed if retried.
+ *   -EINVAL		An invalid argument: an empty list, a DMA list,
+ *			an invalid direction.  Will not succeed if retried.
  *   -ENOMEM		Insufficient resources (memory, IOVA space, swiotlb
  *			slots).  May succeed if retried later.
  *   -EIO		Legacy error code with an unknown meaning, e.g. the
@@ -584,212 +608,193 @@ static void phyr_dma_map_free(struct phyr_dma_map *map)
  *   -EREMOTEIO		The device cannot reach a range of PCI peer-to-peer
  *			memory in @pl.  Will not succeed if retried.
  */
-struct phyr_list *phyr_map(struct device *dev, struct phyr_list *pl,
-			   enum dma_data_direction dir, unsigned long attrs,
-			   gfp_t gfp)
+int phyr_map(struct device *dev, const struct phyr_list *pl,
+	     struct phyr_dma *map, enum dma_data_direction dir,
+	     unsigned long attrs, gfp_t gfp)
 {
 	const struct dma_map_ops *ops = get_dma_ops(dev);
-	struct phyr_dma_map *map;
-	struct phyr_list *dma;
-	struct phyr first;
 	int ret;
 
+	*map = (struct phyr_dma) {
+		.pl = pl,
+		.dev = dev,
+		.dir = dir,
+		.backend = PHYR_MAP_DIRECT,
+		.piece_max = U64_MAX,
+		.max_seg = dma_get_max_seg_size(dev) ?: UINT_MAX,
+		.seg_boundary = dma_get_seg_boundary(dev),
+	};
+	phyr_list_init(&map->list);
+
 	if (WARN_ON_ONCE(!valid_dma_direction(dir) || !dev->dma_mask ||
-			 phyr_list_empty(pl) || phyr_list_is_dma(pl))) {
+			 phyr_list_empty(pl) || pl->flags & PHYR_LIST_DMA)) {
 		ret = -EINVAL;
 		goto out_err;
 	}
 
 	if (phyr_map_go_direct(dev, ops) && phyr_map_identity(dev, pl)) {
-		if (!dev_is_dma_coherent(dev) &&
-		    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-			phyr_sync_direct(dev, pl, pl, U64_MAX, false, dir,
-					 false);
-		dma = pl;
-		goto out_done;
+		map->flags = PHYR_DMA_IDENTITY;
+		if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+			phyr_walk(map, pl, 0, phyr_list_length(pl),
+				  PHYR_OP_SYNC_FOR_DEVICE, attrs);
+		ret = 0;
+	} else if (phyr_map_go_direct(dev, ops)) {
+		ret = phyr_map_direct(map, attrs, gfp);
+	} else if (use_dma_iommu(dev)) {
+		ret = iommu_dma_map_phyr(map, attrs, gfp);
+	} else {
+		ret = phyr_map_ops(map, ops, attrs, gfp);
 	}
-
-	map = phyr_dma_map_alloc(gfp);
-	if (!map) {
-		ret = -ENOMEM;
-		goto out_err;
-	}
-	if (phyr_map_go_direct(dev, ops))
-		ret = phyr_map_direct(dev, pl, map, dir, attrs, gfp);
-	else if (use_dma_iommu(dev))
-		ret = iommu_dma_map_phyr(dev, pl, map, dir, attrs, gfp);
-	else
-		ret = phyr_map_ops(dev, ops, pl, map, dir, attrs, gfp);
 	if (ret)
-		goto out_free_map;
+		goto out_destroy;
+
 	map->list.flags |= PHYR_LIST_DMA;
-	dma = &map->list;
-
-out_done:
-	phyr_kmsan_handle_dma(pl, dir);
-	first = phyr_first(pl);
-	trace_dma_map_phyr(dev, first.addr, phyr_first(dma).addr,
+	map->flags |= PHYR_DMA_MAPPED;
+	phyr_kmsan_handle_dma(map);
+	trace_dma_map_phyr(dev, phyr_first(pl).addr,
+			   phyr_first(phyr_dma_list(map)).addr,
 			   phyr_list_length(pl), phyr_list_nr_ranges(pl),
-			   phyr_list_nr_ranges(dma), dir, attrs);
-	debug_dma_map_phyr(dev, first.addr, phyr_first(dma).addr,
-			   phyr_list_length(pl), dir, attrs);
-	return dma;
+			   phyr_list_nr_ranges(phyr_dma_list(map)), dir, attrs);
+	phyr_debug_map(map, attrs);
+	return 0;
 
-out_free_map:
-	phyr_dma_map_free(map);
+out_destroy:
+	phyr_list_destroy(&map->list);
 out_err:
+	map->flags = 0;
 	if (WARN_ON_ONCE(ret != -EINVAL && ret != -ENOMEM && ret != -EIO &&
 			 ret != -EOPNOTSUPP && ret != -EOVERFLOW &&
 			 ret != -EREMOTEIO))
 		ret = -EIO;
 	trace_dma_map_phyr_err(dev, phyr_first(pl).addr, phyr_list_length(pl),
 			       phyr_list_nr_ranges(pl), ret, dir, attrs);
-	return ERR_PTR(ret);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(phyr_map);
 
 /**
- * phyr_unmap() - Unmap a list mapped by phyr_map().
- * @dev: Device the list was mapped for.
- * @pl: The list that was mapped.
- * @dma: The list phyr_map() returned for it.
- * @dir: DMA direction, as passed to phyr_map().
+ * phyr_unmap() - Unmap a mapping made by phyr_map().
+ * @map: The mapping.
  * @attrs: %DMA_ATTR_* attributes.
  *
  * Gives the memory back to the CPU (copying bounced data back and doing
  * cache maintenance unless @attrs has %DMA_ATTR_SKIP_CPU_SYNC), removes
- * every IOMMU mapping with one IOTLB flush and frees @dma, unless @dma is
- * @pl itself, which is left alone.
+ * every IOMMU mapping with one IOTLB flush and frees what phyr_map()
+ * allocated.  The list that was mapped is left alone.  Afterwards @map is
+ * no longer mapped and may be passed to phyr_map() again.
  *
  * Context: Any context.
  */
-void phyr_unmap(struct device *dev, struct phyr_list *pl,
-		struct phyr_list *dma, enum dma_data_direction dir,
-		unsigned long attrs)
+void phyr_unmap(struct phyr_dma *map, unsigned long attrs)
 {
-	const struct dma_map_ops *ops = get_dma_ops(dev);
-	struct phyr_dma_map *map;
+	const struct phyr_list *dma = phyr_dma_list(map);
 
-	if (WARN_ON_ONCE(!valid_dma_direction(dir)))
+	if (WARN_ON_ONCE(!phyr_dma_mapped(map)))
 		return;
-	trace_dma_unmap_phyr(dev, phyr_first(dma).addr, phyr_list_length(dma),
-			     phyr_list_nr_ranges(dma), dir, attrs);
-	debug_dma_unmap_phyr(dev, phyr_first(dma).addr, phyr_list_length(dma),
-			     dir);
-
-	if (dma == pl) {
-		phyr_unmap_direct(dev, pl, pl, U64_MAX, false, dir, attrs);
-		return;
-	}
-	if (WARN_ON_ONCE(!phyr_list_is_dma(dma)))
-		return;
-	map = container_of(dma, struct phyr_dma_map, list);
-	switch (map->backend) {
-	case PHYR_MAP_DIRECT:
-		phyr_unmap_direct(dev, pl, dma, map->piece_max, map->bounced,
-				  dir, attrs);
-		break;
-	case PHYR_MAP_IOMMU:
-		iommu_dma_unmap_phyr(dev, pl, map, dir, attrs);
-		break;
-	case PHYR_MAP_OPS:
-		phyr_unmap_ops(dev, ops, pl, dma, map->piece_max, dir, attrs);
-		break;
-	}
-	phyr_dma_map_free(map);
+	trace_dma_unmap_phyr(map->dev, phyr_first(dma).addr,
+			     phyr_list_length(dma), phyr_list_nr_ranges(dma),
+			     map->dir, attrs);
+	phyr_walk(map, dma, 0, phyr_list_length(dma), PHYR_OP_UNMAP, attrs);
+	if (map->backend == PHYR_MAP_IOMMU)
+		iommu_dma_unmap_phyr(map);
+	phyr_list_destroy(&map->list);
+	map->flags = 0;
 }
 EXPORT_SYMBOL_GPL(phyr_unmap);
 
-static void phyr_sync(struct device *dev, const struct phyr_list *pl,
-		      const struct phyr_list *dma, enum dma_data_direction dir,
-		      bool for_cpu)
+/*
+ * A window that ends past the mapping is a driver bug: dma-debug reports
+ * it as a sync from the last piece that runs past its end.
+ */
+static void phyr_debug_sync_outside(const struct phyr_dma *map, u64 offset,
+				    u64 len, enum phyr_op op)
 {
-	const struct phyr_dma_map *map;
+	u64 last = phyr_dma_length(map) - 1, end;
+	struct phyr_piece_iter pi;
+	struct phyr_piece p;
 
-	if (WARN_ON_ONCE(!valid_dma_direction(dir)))
+	if (!debug_dma_phyr_active())
 		return;
-	if (dma == pl) {
-		phyr_sync_direct(dev, pl, pl, U64_MAX, false, dir, for_cpu);
+	if (check_add_overflow(offset, len, &end))
+		end = U64_MAX;
+	phyr_piece_init(&pi, map, phyr_dma_list(map), last, 1);
+	if (phyr_piece_next(&pi, &p))
+		debug_dma_sync_phyr(map->dev, p.addr - p.into,
+				    p.into + (end - last), map->dir,
+				    op == PHYR_OP_SYNC_FOR_CPU);
+}
+
+static void phyr_sync(const struct phyr_dma *map, u64 offset, u64 len,
+		      enum phyr_op op)
+{
+	u64 length = phyr_dma_length(map);
+
+	if (WARN_ON_ONCE(!phyr_dma_mapped(map)) || !len)
 		return;
+	if (offset >= length || len > length - offset) {
+		phyr_debug_sync_outside(map, offset, len, op);
+		if (offset >= length)
+			return;
+		len = length - offset;
 	}
-	if (WARN_ON_ONCE(!phyr_list_is_dma(dma)))
-		return;
-	map = container_of(dma, struct phyr_dma_map, list);
-	switch (map->backend) {
-	case PHYR_MAP_DIRECT:
-		phyr_sync_direct(dev, pl, dma, map->piece_max, map->bounced,
-				 dir, for_cpu);
-		break;
-	case PHYR_MAP_IOMMU:
-		if (for_cpu)
-			iommu_dma_sync_phyr_for_cpu(dev, pl, map, dir);
-		else
-			iommu_dma_sync_phyr_for_device(dev, pl, map, dir);
-		break;
-	case PHYR_MAP_OPS:
-		phyr_sync_ops(dev, get_dma_ops(dev), pl, map, dir, for_cpu);
-		break;
-	}
+	phyr_walk(map, phyr_dma_list(map), offset, len, op, 0);
 }
 
 /**
- * phyr_sync_for_cpu() - Give mapped memory back to the CPU.
- * @dev: Device the list was mapped for.
- * @pl: The list that was mapped.
- * @dma: The list phyr_map() returned for it.
- * @dir: DMA direction, as passed to phyr_map().
+ * phyr_sync_for_cpu() - Give part of a mapping back to the CPU.
+ * @map: The mapping.
+ * @offset: First byte of the window, from the start of the mapping.
+ * @len: Bytes in the window.
  *
- * Makes what the device wrote visible to the CPU: copies bounced data
- * back and does cache maintenance.  Until phyr_sync_for_device(), the
- * device must not access the memory.
+ * Makes what the device wrote into the window visible to the CPU: copies
+ * bounced bytes back and does cache maintenance, for those bytes only.
+ * Finding the window costs O(log n).  Until phyr_sync_for_device(), the
+ * device must not access the window.
  *
  * Context: Any context.
  */
-void phyr_sync_for_cpu(struct device *dev, const struct phyr_list *pl,
-		       const struct phyr_list *dma,
-		       enum dma_data_direction dir)
+void phyr_sync_for_cpu(const struct phyr_dma *map, u64 offset, u64 len)
 {
-	phyr_sync(dev, pl, dma, dir, true);
+	phyr_sync(map, offset, len, PHYR_OP_SYNC_FOR_CPU);
 }
 EXPORT_SYMBOL_GPL(phyr_sync_for_cpu);
 
 /**
- * phyr_sync_for_device() - Give mapped memory back to the device.
- * @dev: Device the list was mapped for.
- * @pl: The list that was mapped.
- * @dma: The list phyr_map() returned for it.
- * @dir: DMA direction, as passed to phyr_map().
+ * phyr_sync_for_device() - Give part of a mapping back to the device.
+ * @map: The mapping.
+ * @offset: First byte of the window, from the start of the mapping.
+ * @len: Bytes in the window.
  *
- * Makes what the CPU wrote visible to the device: copies it into bounce
- * buffers and does cache maintenance.
+ * Makes what the CPU wrote into the window visible to the device: copies
+ * it into bounce buffers and does cache maintenance, for those bytes only.
  *
  * Context: Any context.
  */
-void phyr_sync_for_device(struct device *dev, const struct phyr_list *pl,
-			  const struct phyr_list *dma,
-			  enum dma_data_direction dir)
+void phyr_sync_for_device(const struct phyr_dma *map, u64 offset, u64 len)
 {
-	phyr_sync(dev, pl, dma, dir, false);
+	phyr_sync(map, offset, len, PHYR_OP_SYNC_FOR_DEVICE);
 }
 EXPORT_SYMBOL_GPL(phyr_sync_for_device);
 
 /**
- * phyr_seg_iter_init() - Start iterating over the DMA segments of a list.
- * @siter: Cursor.
- * @dev: Device the list was mapped for; its segment limits apply.
- * @dma: List returned by phyr_map().
+ * phyr_dma_nr_segs() - Count the DMA segments of a mapping.
+ * @map: Mapping made by phyr_map().
+ *
+ * Counts what phyr_dma_for_each_seg() yields, e.g. to size a descriptor
+ * table before filling it.  O(number of segments).
  *
  * Context: Any context.
+ * Return: The number of segments.
  */
-void phyr_seg_iter_init(struct phyr_seg_iter *siter, struct device *dev,
-			const struct phyr_list *dma)
+unsigned long phyr_dma_nr_segs(const struct phyr_dma *map)
 {
-	phyr_iter_init(&siter->iter, dma);
-	siter->addr = 0;
-	siter->left = 0;
-	siter->max_seg = dma_get_max_seg_size(dev);
-	siter->boundary = dma_get_seg_boundary(dev);
-	if (!siter->max_seg)
-		siter->max_seg = U64_MAX;
+	struct phyr_dma_iter diter;
+	unsigned long nr = 0;
+	dma_addr_t addr;
+	u64 len;
+
+	phyr_dma_for_each_seg(map, &diter, addr, len)
+		nr++;
+	return nr;
 }
-EXPORT_SYMBOL_GPL(phyr_seg_iter_init);
+EXPORT_SYMBOL_GPL(phyr_dma_nr_segs);
