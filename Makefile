@@ -33,8 +33,10 @@ export MAKE
 .PHONY: help deps tree kunit $(addprefix kunit-,$(KUNIT_PROFILES)) harness \
 	check demo bench clean distclean
 
+# Every target: the list above, then the "make ..." lines of each mk/*.mk.
 help:
 	@sed -n '3,14s/^#//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n 's/^#\(   make .*\)/\1/p; s/^#\(                .*\)/\1/p' $(sort $(wildcard mk/*.mk))
 
 deps:
 	@mk/deps.sh
@@ -51,7 +53,9 @@ kunit: deps
 $(addprefix kunit-,$(KUNIT_PROFILES)): kunit-%: tree
 	@mk/kunit.sh $*
 
-harness: deps
+# tree: the harness also builds lib/phyr_kunit.c, which needs the kernel's
+# lib/scatterlist.c from build/linux-pristine
+harness: tree
 	@if [ -f $(HARNESS)/Makefile ]; then \
 		echo "==> harness: make -C $(HARNESS) check"; \
 		$(MAKE) --no-print-directory -C $(HARNESS) check; \

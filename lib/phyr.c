@@ -46,22 +46,28 @@
  * because it stops at the tail.
  *
  * Entries are made of 32-bit words so that the common case fits in one
- * word; the low bits of the first word say which form an entry has:
+ * word; the low bits of the first word, the tag, say which form an entry
+ * has, and the first word's other field starts right above them.  The
+ * code names each form's tag ``PHYR_<form>_TAG``, the bits it takes
+ * ``PHYR_<form>_TAG_MASK`` and the position of each field
+ * ``PHYR_<form>_<field>_SHIFT``:
  *
- * * ``...0`` -- 4 bytes: a run of 1 to 8 pages whose first page frame is
- *   within 2^27 frames of the end of the previous range.  Bits 1-3 hold
- *   the number of pages minus one, bits 4-31 the signed distance.  Pinned
- *   memory is usually scattered over a machine's RAM rather than over the
- *   whole physical address space, so 28 bits reach every page of a machine
- *   with up to 512 GiB of RAM from anywhere else in it.  The first entry of
- *   a leaf never has this form, so a seek can start decoding at any leaf.
- * * ``..01`` -- 8 bytes, a 64-bit word: the page-aligned address in its
- *   upper bits and the number of pages minus one in bits 2 to
+ * * ``...0`` (DELTA) -- 4 bytes: a run of 1 to 8 pages whose first page
+ *   frame is within 2^27 frames of the end of the previous range.  Bits
+ *   1-3 hold the number of pages minus one, bits 4-31 the signed distance.
+ *   Pinned memory is usually scattered over a machine's RAM rather than
+ *   over the whole physical address space, so 28 bits reach every page of
+ *   a machine with up to 512 GiB of RAM from anywhere else in it.  The
+ *   first entry of a leaf never has this form, so a seek can start
+ *   decoding at any leaf.
+ * * ``..01`` (PAGE) -- 8 bytes, a 64-bit word: the page-aligned address in
+ *   its upper bits and the number of pages minus one in bits 2 to
  *   PAGE_SHIFT - 1: up to 1024 pages (4 MiB) with 4 KiB pages.
- * * ``.011`` -- 12 bytes: the length minus one in bits 3-31 of the first
- *   word (up to 512 MiB), then the 64-bit address: byte-granular ranges.
- * * ``.111`` -- 20 bytes: range flags (peer-to-peer) in bits 3-31, then
- *   64-bit address and 64-bit length: everything else.
+ * * ``.011`` (BYTE) -- 12 bytes: the length minus one in bits 3-31 of the
+ *   first word (up to 512 MiB), then the 64-bit address: byte-granular
+ *   ranges.
+ * * ``.111`` (LONG) -- 20 bytes: range flags (peer-to-peer) in bits 3-31,
+ *   then 64-bit address and 64-bit length: everything else.
  *
  * The 8-byte form counts pages rather than storing an order.  Folios are
  * power-of-two sized, but what gets appended are runs of them: adjacent
@@ -82,10 +88,45 @@
 #define PHYR_SMALL_SHIFT	(PHYR_CHUNK_SHIFT < 8 ? PHYR_CHUNK_SHIFT : 8)
 #define PHYR_MAX_HEIGHT		12
 
-#define PHYR_PAGE_MAX_PAGES	BIT_ULL(PAGE_SHIFT - 2)
-#define PHYR_BYTE_MAX_LEN	BIT_ULL(29)
+/* Bits in an entry word. */
+#define PHYR_WORD_BITS		BITS_PER_TYPE(u32)
+
+/*
+ * The entry forms other than the 4-byte one (PHYR_DELTA_* in
+ * <linux/phyr.h>): the low bits of the first word that tell the form, their
+ * value, and where the field after them starts.
+ */
+/* The low bits that tell the 8-byte form. */
+#define PHYR_PAGE_TAG_MASK	0x3u
+/* Their value in an 8-byte entry. */
+#define PHYR_PAGE_TAG		0x1u
+/* Where the number of pages minus one starts; it runs below the address. */
+#define PHYR_PAGE_PAGES_SHIFT	2
+/* The low bits that tell the 12-byte form. */
+#define PHYR_BYTE_TAG_MASK	0x7u
+/* Their value in a 12-byte entry. */
+#define PHYR_BYTE_TAG		0x3u
+/* Where the length minus one starts; it runs to bit 31. */
+#define PHYR_BYTE_LEN_SHIFT	3
+/* The low bits that tell the 20-byte form. */
+#define PHYR_LONG_TAG_MASK	0x7u
+/* Their value in a 20-byte entry. */
+#define PHYR_LONG_TAG		0x7u
+/* Where the range flags start; they run to bit 31. */
+#define PHYR_LONG_FLAGS_SHIFT	3
+
+/* Most pages an 8-byte entry counts. */
+#define PHYR_PAGE_MAX_PAGES	BIT_ULL(PAGE_SHIFT - PHYR_PAGE_PAGES_SHIFT)
+/* The number of pages minus one of an 8-byte entry, once shifted down. */
+#define PHYR_PAGE_PAGES_MASK	(PHYR_PAGE_MAX_PAGES - 1)
+/* Longest range of a 12-byte entry. */
+#define PHYR_BYTE_MAX_LEN	BIT_ULL(PHYR_WORD_BITS - PHYR_BYTE_LEN_SHIFT)
+/* Most pages a 4-byte entry counts. */
 #define PHYR_DELTA_MAX_PAGES	(PHYR_DELTA_PAGES_MASK + 1)
-#define PHYR_DELTA_MAX		((1L << (31 - PHYR_DELTA_PFN_SHIFT)) - 1)
+/* Farthest a 4-byte entry reaches, in page frames either way. */
+#define PHYR_DELTA_MAX		\
+	((1L << (PHYR_WORD_BITS - 1 - PHYR_DELTA_PFN_SHIFT)) - 1)
+/* Words in the largest entry. */
 #define PHYR_MAX_WORDS		5
 
 /**
@@ -139,6 +180,39 @@ static_assert(PHYR_CHUNK_CAP(PHYR_SMALL_SHIFT, void *) >= 2);
 static_assert(PHYR_CHUNK_CAP(PHYR_CHUNK_SHIFT, u32) / PHYR_MAX_WORDS > 2);
 /* The page count of the 8-byte form lives between the tag and the address. */
 static_assert(PAGE_SHIFT >= 12);
+static_assert(PHYR_PAGE_PAGES_SHIFT < PAGE_SHIFT);
+
+/*
+ * The tags are a prefix code that phyr_decode() reads from bit 0 up: each
+ * mask has one bit more than the one before, the first value of a form's
+ * bits is its tag and the second goes on to the next form.  The last two
+ * forms share their mask and split its last bit, so every word decodes.
+ */
+static_assert((PHYR_DELTA_TAG & ~PHYR_DELTA_TAG_MASK) == 0);
+static_assert(PHYR_PAGE_TAG_MASK == (PHYR_DELTA_TAG_MASK << 1 | 1));
+static_assert((PHYR_PAGE_TAG & PHYR_DELTA_TAG_MASK) != PHYR_DELTA_TAG);
+static_assert((PHYR_PAGE_TAG & ~PHYR_PAGE_TAG_MASK) == 0);
+static_assert(PHYR_BYTE_TAG_MASK == (PHYR_PAGE_TAG_MASK << 1 | 1));
+static_assert((PHYR_BYTE_TAG & PHYR_DELTA_TAG_MASK) != PHYR_DELTA_TAG);
+static_assert((PHYR_BYTE_TAG & PHYR_PAGE_TAG_MASK) != PHYR_PAGE_TAG);
+static_assert((PHYR_BYTE_TAG & ~PHYR_BYTE_TAG_MASK) == 0);
+static_assert(PHYR_LONG_TAG_MASK == PHYR_BYTE_TAG_MASK);
+static_assert((PHYR_LONG_TAG & PHYR_DELTA_TAG_MASK) != PHYR_DELTA_TAG);
+static_assert((PHYR_LONG_TAG & PHYR_PAGE_TAG_MASK) != PHYR_PAGE_TAG);
+static_assert((PHYR_LONG_TAG & ~PHYR_LONG_TAG_MASK) == 0);
+static_assert(PHYR_LONG_TAG != PHYR_BYTE_TAG);
+
+/* Each form's first field starts right above its tag. */
+static_assert(BIT(PHYR_DELTA_PAGES_SHIFT) == PHYR_DELTA_TAG_MASK + 1);
+static_assert(BIT(PHYR_PAGE_PAGES_SHIFT) == PHYR_PAGE_TAG_MASK + 1);
+static_assert(BIT(PHYR_BYTE_LEN_SHIFT) == PHYR_BYTE_TAG_MASK + 1);
+static_assert(BIT(PHYR_LONG_FLAGS_SHIFT) == PHYR_LONG_TAG_MASK + 1);
+/* The page count of the 4-byte form fills the bits up to the distance. */
+static_assert(BIT(PHYR_DELTA_PFN_SHIFT) ==
+	      (PHYR_DELTA_PAGES_MASK << PHYR_DELTA_PAGES_SHIFT |
+	       PHYR_DELTA_TAG_MASK) + 1);
+/* Every range flag fits the 20-byte form. */
+static_assert(!(PHYR_RANGE_P2P & ~(U32_MAX >> PHYR_LONG_FLAGS_SHIFT)));
 
 #ifdef CONFIG_FAULT_INJECTION
 static DECLARE_FAULT_ATTR(phyr_fail_attr);
@@ -223,7 +297,7 @@ static void phyr_chunk_reset(struct phyr_chunk *c, unsigned int level,
 
 static u64 phyr_get64(const u32 *p)
 {
-	return p[0] | (u64)p[1] << 32;
+	return p[0] | (u64)p[1] << PHYR_WORD_BITS;
 }
 
 static void phyr_put64(u32 *p, u64 v)
@@ -269,7 +343,7 @@ static __always_inline bool phyr_delta(phys_addr_t addr, unsigned long base,
 static u32 phyr_delta_word(long delta, unsigned long npages)
 {
 	return (u32)delta << PHYR_DELTA_PFN_SHIFT |
-	       (u32)(npages - 1) << PHYR_DELTA_PAGES_SHIFT;
+	       (u32)(npages - 1) << PHYR_DELTA_PAGES_SHIFT | PHYR_DELTA_TAG;
 }
 
 /* Pick the smallest form for a range; @first rules out the 4-byte form. */
@@ -301,14 +375,16 @@ static unsigned int phyr_write(u32 *p, enum phyr_form form, phys_addr_t addr,
 		p[0] = phyr_delta_word(delta, len >> PAGE_SHIFT);
 		break;
 	case PHYR_FORM_PAGE:
-		phyr_put64(p, (u64)addr | ((len >> PAGE_SHIFT) - 1) << 2 | 0x1);
+		phyr_put64(p, (u64)addr |
+			   ((len >> PAGE_SHIFT) - 1) << PHYR_PAGE_PAGES_SHIFT |
+			   PHYR_PAGE_TAG);
 		break;
 	case PHYR_FORM_BYTE:
-		p[0] = (u32)(len - 1) << 3 | 0x3;
+		p[0] = (u32)(len - 1) << PHYR_BYTE_LEN_SHIFT | PHYR_BYTE_TAG;
 		phyr_put64(p + 1, addr);
 		break;
 	case PHYR_FORM_LONG:
-		p[0] = flags << 3 | 0x7;
+		p[0] = flags << PHYR_LONG_FLAGS_SHIFT | PHYR_LONG_TAG;
 		phyr_put64(p + 1, addr);
 		phyr_put64(p + 3, len);
 		break;
@@ -329,26 +405,28 @@ static __always_inline unsigned int phyr_decode(const u32 *p,
 	u64 v;
 
 	*flags = 0;
-	if (!(word & 0x1)) {
+	if ((word & PHYR_DELTA_TAG_MASK) == PHYR_DELTA_TAG) {
 		r->addr = phyr_delta_addr(base,
 					  (s32)word >> PHYR_DELTA_PFN_SHIFT);
 		r->len = (u64)(((word >> PHYR_DELTA_PAGES_SHIFT) &
 				PHYR_DELTA_PAGES_MASK) + 1) << PAGE_SHIFT;
 		return 1;
 	}
-	if (!(word & 0x2)) {
+	if ((word & PHYR_PAGE_TAG_MASK) == PHYR_PAGE_TAG) {
 		v = phyr_get64(p);
 		r->addr = v & ~(u64)(PAGE_SIZE - 1);
-		r->len = (((v >> 2) & (PHYR_PAGE_MAX_PAGES - 1)) + 1) << PAGE_SHIFT;
+		r->len = (((v >> PHYR_PAGE_PAGES_SHIFT) & PHYR_PAGE_PAGES_MASK) +
+			  1) << PAGE_SHIFT;
 		return 2;
 	}
 	r->addr = phyr_get64(p + 1);
-	if (!(word & 0x4)) {
-		r->len = (u64)(word >> 3) + 1;
+	if ((word & PHYR_BYTE_TAG_MASK) == PHYR_BYTE_TAG) {
+		r->len = (u64)(word >> PHYR_BYTE_LEN_SHIFT) + 1;
 		return 3;
 	}
+	/* The only tag left is PHYR_LONG_TAG. */
 	r->len = phyr_get64(p + 3);
-	*flags = word >> 3;
+	*flags = word >> PHYR_LONG_FLAGS_SHIFT;
 	return PHYR_MAX_WORDS;
 }
 
@@ -519,7 +597,8 @@ static int phyr_grow_last(struct phyr_list *pl, const struct phyr *last,
 	}
 	tail = pl->tail;
 	p = tail->words + pl->tail_last;
-	if (!(*p & 0x1) && !(len & (PAGE_SIZE - 1)) &&
+	if ((*p & PHYR_DELTA_TAG_MASK) == PHYR_DELTA_TAG &&
+	    !(len & (PAGE_SIZE - 1)) &&
 	    new_len <= PHYR_DELTA_MAX_PAGES << PAGE_SHIFT) {
 		*p &= ~(PHYR_DELTA_PAGES_MASK << PHYR_DELTA_PAGES_SHIFT);
 		*p |= (u32)((new_len >> PAGE_SHIFT) - 1) <<
@@ -1039,11 +1118,12 @@ EXPORT_SYMBOL_GPL(phyr_list_splice);
  * @gfp: Memory allocation flags.
  *
  * After this returns 0, the next @nr_ranges appends of one range each
- * (phyr_list_append_pages() counts one per range it adds) do not allocate
- * memory, so they can be made in atomic context or with a lock held.  The
- * reservation assumes the largest entry form, so it may leave chunks
- * unused; they are freed by phyr_list_destroy() and counted by
- * phyr_list_mem_bytes().  A list of one range moves into chunks.
+ * (phyr_list_append_pages() and phyr_list_splice() count one per range
+ * they add) do not allocate memory, so they can be made in atomic context
+ * or with a lock held.  The reservation assumes the largest entry form,
+ * so it may leave chunks unused; they are freed by phyr_list_destroy()
+ * and counted by phyr_list_mem_bytes().  A list of one range moves into
+ * chunks.
  *
  * Context: Any context that @gfp allows.  The caller must serialise
  * changes to @pl against each other and against readers.

@@ -4,8 +4,9 @@
  *
  * Suite "phyr" checks lib/phyr.c against the contract of <linux/phyr.h>:
  * each entry encoding at its boundaries, merging, iteration by ranges and
- * by blocks, seek, preload, the error cases, allocation failure at every
- * allocation site, and a randomised differential test against an array.
+ * by blocks, seek, preload, splice, the error cases, allocation failure at
+ * every allocation site, and a randomised differential test against an
+ * array.
  * Suite "phyr_storage" prints how much memory a phyr list and an sg_table
  * need for the same real pages.
  *
@@ -15,10 +16,11 @@
  * lib/phyr.c honours with should_fail_ex() when CONFIG_FAULT_INJECTION=y:
  * setting it to n fails the n-th chunk allocation of the next operation.
  *
- * Every list the tests build is compared with a plain array of ranges
- * (struct phyr_model) that merges by the same rule, and every list is
- * destroyed by a KUnit action; phyr_chunks_live() must be back to its
- * initial value when a test ends.
+ * Every list the tests build is compared with a plain array of ranges,
+ * the reference model in lib/phyr_model.h that the userspace harness in
+ * tools/testing/phyr uses too, and every list is destroyed by a KUnit
+ * action; phyr_chunks_live() must be back to its initial value when a
+ * test ends.
  */
 
 #include <kunit/test.h>
@@ -35,6 +37,8 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+
+#include "phyr_model.h"
 
 #define PHYR_TEST_MAX		((u64)PHYS_ADDR_MAX)
 #define PHYR_TEST_PHYS64	(sizeof(phys_addr_t) == sizeof(u64))
@@ -128,26 +132,9 @@ static void phyr_need_fault_injection(struct kunit *test)
 		kunit_skip(test, "needs CONFIG_FAULT_INJECTION=y to fail allocations");
 }
 
-/* ---- The model: an array of merged ranges ---- */
+/* ---- The model (lib/phyr_model.h) ---- */
 
-struct phyr_model_range {
-	u64 addr;
-	u64 len;
-	u64 start;	/* offset of the range in the list */
-	bool p2p;
-};
-
-struct phyr_model {
-	struct phyr_model_range *r;
-	unsigned long nr;
-	unsigned long cap;
-	u64 length;
-	u64 max_addr;
-	bool p2p;
-	bool preloaded;	/* the list may hold chunks with fewer than 2 ranges */
-	bool quick;	/* phyr_check() checks only the last range */
-};
-
+/* A model with room for @cap ranges, freed when the test ends. */
 static struct phyr_model *phyr_model_new(struct kunit *test, unsigned long cap)
 {
 	struct phyr_model *m;
@@ -160,97 +147,6 @@ static struct phyr_model *phyr_model_new(struct kunit *test, unsigned long cap)
 							m->r), 0);
 	m->cap = cap;
 	return m;
-}
-
-static void phyr_model_reset(struct phyr_model *m)
-{
-	m->nr = 0;
-	m->length = 0;
-	m->max_addr = 0;
-	m->p2p = false;
-	m->preloaded = false;
-}
-
-/* [@addr, @addr + @len) is a valid range: non-empty, ends by PHYS_ADDR_MAX. */
-static bool phyr_fits(u64 addr, u64 len)
-{
-	return len && addr <= PHYR_TEST_MAX && len - 1 <= PHYR_TEST_MAX - addr;
-}
-
-/*
- * The result phyr_list_append() must give, and with @apply the list it must
- * leave.  A range merges into the last one only when it starts right after
- * its last byte and both are host memory or both are P2P.
- */
-static int phyr_model_append(struct kunit *test, struct phyr_model *m,
-			     u64 addr, u64 len, bool p2p, bool apply)
-{
-	struct phyr_model_range *last = m->nr ? &m->r[m->nr - 1] : NULL;
-	u64 total;
-
-	if (!phyr_fits(addr, len))
-		return -EINVAL;
-	if (check_add_overflow(m->length, len, &total))
-		return -EOVERFLOW;
-	if (!apply)
-		return 0;
-	if (last && last->p2p == p2p && addr &&
-	    last->addr + (last->len - 1) == addr - 1) {
-		last->len += len;
-	} else {
-		KUNIT_ASSERT_LT(test, m->nr, m->cap);
-		m->r[m->nr++] = (struct phyr_model_range) {
-			.addr = addr, .len = len, .start = m->length, .p2p = p2p,
-		};
-	}
-	m->length = total;
-	m->max_addr = max(m->max_addr, addr + (len - 1));
-	m->p2p |= p2p;
-	return 0;
-}
-
-static u64 phyr_npages(unsigned long offset, u64 len)
-{
-	return (offset + len + PAGE_SIZE - 1) >> PAGE_SHIFT;
-}
-
-static int phyr_model_append_pages(struct kunit *test, struct phyr_model *m,
-				   struct page **pages, unsigned long npages,
-				   unsigned long offset, u64 len, bool apply)
-{
-	unsigned long i;
-	u64 total;
-
-	if (!len || offset >= PAGE_SIZE || len > U64_MAX - PAGE_SIZE - offset ||
-	    npages != phyr_npages(offset, len))
-		return -EINVAL;
-	if (check_add_overflow(m->length, len, &total))
-		return -EOVERFLOW;
-	for (i = 0; apply && i < npages; i++) {
-		u64 off = i ? 0 : offset;
-		u64 n = min_t(u64, PAGE_SIZE - off, len);
-
-		phyr_model_append(test, m, (u64)page_to_phys(pages[i]) + off, n,
-				  false, true);
-		len -= n;
-	}
-	return 0;
-}
-
-/* Index of the range that holds byte @off of the list. */
-static unsigned long phyr_model_find(const struct phyr_model *m, u64 off)
-{
-	unsigned long lo = 0, hi = m->nr;
-
-	while (hi - lo > 1) {
-		unsigned long mid = lo + (hi - lo) / 2;
-
-		if (m->r[mid].start <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 /*
@@ -391,31 +287,75 @@ static bool phyr_check(struct kunit *test, const struct phyr_list *pl,
 	return true;
 }
 
-/* What must not change when an operation fails. */
+/* What must not change when an operation fails: @pl and @src if any. */
 struct phyr_snap {
+	struct phyr_list pl;
+	struct phyr_list src;
 	size_t mem_bytes;
+	size_t src_mem_bytes;
 	long chunks_live;
 };
 
-static void phyr_snap(const struct phyr_list *pl, struct phyr_snap *s)
+static void phyr_snap(const struct phyr_list *pl, const struct phyr_list *src,
+		      struct phyr_snap *s)
 {
+	s->pl = *pl;
 	s->mem_bytes = phyr_list_mem_bytes(pl);
+	if (src) {
+		s->src = *src;
+		s->src_mem_bytes = phyr_list_mem_bytes(src);
+	}
 	s->chunks_live = phyr_chunks_live();
 }
 
-static bool phyr_check_same(struct kunit *test, const struct phyr_list *pl,
-			    const struct phyr_model *m,
-			    const struct phyr_snap *s, const char *what)
+/* Every field of @a is that of @b (padding is not compared). */
+static bool phyr_list_same(const struct phyr_list *a,
+			   const struct phyr_list *b)
+{
+	return a->single.addr == b->single.addr &&
+	       a->single.len == b->single.len && a->root == b->root &&
+	       a->tail == b->tail && a->head == b->head &&
+	       a->length == b->length && a->nr_ranges == b->nr_ranges &&
+	       a->max_addr == b->max_addr && a->last_end == b->last_end &&
+	       a->tail_last == b->tail_last && a->height == b->height &&
+	       a->flags == b->flags;
+}
+
+/* @pl holds @m's ranges and is exactly @was, in @mem_bytes of chunks. */
+static bool phyr_check_one_same(struct kunit *test, const struct phyr_list *pl,
+				const struct phyr_model *m,
+				const struct phyr_list *was, size_t mem_bytes,
+				const char *name, const char *what)
 {
 	if (!phyr_check(test, pl, m)) {
-		KUNIT_FAIL(test, "list changed %s", what);
+		KUNIT_FAIL(test, "%s changed %s", name, what);
 		return false;
 	}
-	if (phyr_list_mem_bytes(pl) != s->mem_bytes) {
-		KUNIT_FAIL(test, "mem_bytes %zu %s, was %zu",
-			   phyr_list_mem_bytes(pl), what, s->mem_bytes);
+	if (!phyr_list_same(pl, was)) {
+		KUNIT_FAIL(test, "the fields of %s changed %s", name, what);
 		return false;
 	}
+	if (phyr_list_mem_bytes(pl) != mem_bytes) {
+		KUNIT_FAIL(test, "mem_bytes of %s %zu %s, was %zu", name,
+			   phyr_list_mem_bytes(pl), what, mem_bytes);
+		return false;
+	}
+	return true;
+}
+
+/* @pl, and @src if not %NULL, are exactly as phyr_snap() found them. */
+static bool phyr_check_same(struct kunit *test, const struct phyr_list *pl,
+			    const struct phyr_model *m,
+			    const struct phyr_list *src,
+			    const struct phyr_model *src_m,
+			    const struct phyr_snap *s, const char *what)
+{
+	if (!phyr_check_one_same(test, pl, m, &s->pl, s->mem_bytes, "the list",
+				 what))
+		return false;
+	if (src && !phyr_check_one_same(test, src, src_m, &s->src,
+					s->src_mem_bytes, "the source", what))
+		return false;
 	if (phyr_chunks_live() != s->chunks_live) {
 		KUNIT_FAIL(test, "%ld chunks live %s, were %ld",
 			   phyr_chunks_live(), what, s->chunks_live);
@@ -432,6 +372,8 @@ enum phyr_op_kind {
 	PHYR_OP_PAGES,
 	PHYR_OP_FOLIO,
 	PHYR_OP_PRELOAD,
+	PHYR_OP_SPLICE,
+	PHYR_OP_NR
 };
 
 static const char * const phyr_op_names[] = {
@@ -440,6 +382,7 @@ static const char * const phyr_op_names[] = {
 	[PHYR_OP_PAGES] = "append_pages",
 	[PHYR_OP_FOLIO] = "append_folio",
 	[PHYR_OP_PRELOAD] = "preload",
+	[PHYR_OP_SPLICE] = "splice",
 };
 
 struct phyr_op {
@@ -450,6 +393,8 @@ struct phyr_op {
 	unsigned long n;	/* pages: npages; preload: nr_ranges */
 	unsigned long offset;	/* pages, folio */
 	struct folio *folio;
+	struct phyr_list *src;	/* splice: the source and its model */
+	struct phyr_model *src_m;
 };
 
 static int phyr_op_run(struct phyr_list *pl, const struct phyr_op *op)
@@ -467,45 +412,63 @@ static int phyr_op_run(struct phyr_list *pl, const struct phyr_op *op)
 					      op->len, GFP_KERNEL);
 	case PHYR_OP_PRELOAD:
 		return phyr_list_preload(pl, op->n, GFP_KERNEL);
+	case PHYR_OP_SPLICE:
+		return phyr_list_splice(pl, op->src, GFP_KERNEL);
+	case PHYR_OP_NR:
+		break;
 	}
 	return -EINVAL;
 }
 
+/* What @op must return and, with @apply, leave: the model's answer. */
 static int phyr_op_model(struct kunit *test, struct phyr_model *m,
 			 const struct phyr_op *op, bool apply)
 {
+	int ret = -EINVAL;
 	size_t size;
 
 	switch (op->kind) {
 	case PHYR_OP_APPEND:
 	case PHYR_OP_APPEND_P2P:
-		return phyr_model_append(test, m, op->addr, op->len,
-					 op->kind == PHYR_OP_APPEND_P2P, apply);
+		ret = phyr_model_append(m, op->addr, op->len,
+					op->kind == PHYR_OP_APPEND_P2P, apply);
+		break;
 	case PHYR_OP_PAGES:
-		return phyr_model_append_pages(test, m, op->pages, op->n,
-					       op->offset, op->len, apply);
+		ret = phyr_model_append_pages(m, op->pages, op->n, op->offset,
+					      op->len, apply);
+		break;
 	case PHYR_OP_FOLIO:
 		size = folio_size(op->folio);
 		if (!op->len || op->offset > size || op->len > size - op->offset)
-			return -EINVAL;
-		return phyr_model_append(test, m,
-					 (u64)PFN_PHYS(folio_pfn(op->folio)) +
-					 op->offset, op->len, false, apply);
+			break;
+		ret = phyr_model_append(m, (u64)PFN_PHYS(folio_pfn(op->folio)) +
+					op->offset, op->len, false, apply);
+		break;
 	case PHYR_OP_PRELOAD:
 		if (apply)
 			m->preloaded = true;
-		return 0;
+		ret = 0;
+		break;
+	case PHYR_OP_SPLICE:
+		ret = phyr_model_splice(m, op->src_m, apply);
+		break;
+	case PHYR_OP_NR:
+		break;
 	}
-	return -EINVAL;
+	KUNIT_ASSERT_NE_MSG(test, ret, -ENOSPC,
+			    "test bug: the model has room for %lu ranges only",
+			    m->cap);
+	return ret;
 }
 
 /*
  * Runs @op with its @nth allocation failing (0: none) and checks it: an
  * injected failure must give -ENOMEM and leave everything as it was;
  * otherwise the result must be the model's, and an error must leave the
- * list unchanged.  With @no_alloc the operation must not allocate at all.
- * Updates the model, counts injected failures in @nr_failed and returns
- * false after reporting a failure.  The caller runs phyr_check().
+ * list (and the source of a splice) exactly unchanged.  With @no_alloc the
+ * operation must not allocate at all.  Updates the model, counts injected
+ * failures in @nr_failed and returns false after reporting a failure.  The
+ * caller runs phyr_check() on @pl; a splice's source is checked here.
  */
 static bool phyr_op_check(struct kunit *test, struct phyr_list *pl,
 			  struct phyr_model *m, const struct phyr_op *op,
@@ -518,7 +481,7 @@ static bool phyr_op_check(struct kunit *test, struct phyr_list *pl,
 	int expected, ret;
 
 	expected = phyr_op_model(test, m, op, false);
-	phyr_snap(pl, &s);
+	phyr_snap(pl, op->src, &s);
 	if (no_alloc)
 		nth = 1;
 	phyr_fail_nth_set(nth);
@@ -536,7 +499,8 @@ static bool phyr_op_check(struct kunit *test, struct phyr_list *pl,
 			return false;
 		}
 		(*nr_failed)++;
-		return phyr_check_same(test, pl, m, &s, "after -ENOMEM");
+		return phyr_check_same(test, pl, m, op->src, op->src_m, &s,
+				       "after -ENOMEM");
 	}
 	if (ret != expected) {
 		KUNIT_FAIL(test, "%s(%#llx, %#llx, n %lu, offset %lu) returned %d, expected %d",
@@ -545,8 +509,13 @@ static bool phyr_op_check(struct kunit *test, struct phyr_list *pl,
 		return false;
 	}
 	if (ret)
-		return phyr_check_same(test, pl, m, &s, "after an error");
+		return phyr_check_same(test, pl, m, op->src, op->src_m, &s,
+				       "after an error");
 	phyr_op_model(test, m, op, true);
+	if (op->src && !phyr_check(test, op->src, op->src_m)) {
+		KUNIT_FAIL(test, "the source of a splice is left wrong");
+		return false;
+	}
 	return true;
 }
 
@@ -584,7 +553,7 @@ static bool phyr_add(struct kunit *test, struct phyr_list *pl,
 	};
 	unsigned long nr_failed = 0;
 
-	if (phyr_model_append(test, m, addr, len, p2p, false)) {
+	if (phyr_model_append(m, addr, len, p2p, false)) {
 		KUNIT_FAIL(test, "test bug: %#llx+%#llx is not a valid range",
 			   addr, len);
 		return false;
@@ -647,7 +616,7 @@ static void phyr_rand_range(struct rnd_state *rnd, const struct phyr_model *m,
 	u64 end = last ? last->addr + last->len : 0;
 	u64 addr, len, pfn, n, gap;
 
-	if (kind < 20 && last && phyr_fits(end, 1)) {
+	if (kind < 20 && last && phyr_model_fits(end, 1)) {
 		/* Right after the last range: a merge (unless P2P differs). */
 		addr = end;
 		len = phyr_rand(rnd, 2) ? PHYR_PG(1 + phyr_rand(rnd, 4)) :
@@ -675,7 +644,7 @@ static void phyr_rand_range(struct rnd_state *rnd, const struct phyr_model *m,
 		else
 			pfn += gap;
 		if (pfn > PHYR_TEST_MAX >> PAGE_SHIFT ||
-		    !phyr_fits(PHYR_PG(pfn), PHYR_PG(n)))
+		    !phyr_model_fits(PHYR_PG(pfn), PHYR_PG(n)))
 			pfn = phyr_rand_addr(rnd, PHYR_PG(n), 1) >> PAGE_SHIFT;
 		addr = PHYR_PG(pfn);
 		len = PHYR_PG(n);
@@ -741,7 +710,7 @@ static bool phyr_fill(struct kunit *test, struct phyr_list *pl,
 		u64 addr, len;
 
 		phyr_rand_range(rnd, m, true, &addr, &len);
-		if (phyr_model_append(test, m, addr, len, false, false))
+		if (phyr_model_append(m, addr, len, false, false))
 			continue;
 		if (!phyr_add(test, pl, m, addr, len,
 			      p2p && !phyr_rand(rnd, 8)))
@@ -953,8 +922,8 @@ static void phyr_test_append_encoding(struct kunit *test)
 	unsigned long i;
 	size_t mem;
 
-	if (!phyr_fits(c->addr, c->len) ||
-	    (c->len2 && !phyr_fits(c->addr2, c->len2)))
+	if (!phyr_model_fits(c->addr, c->len) ||
+	    (c->len2 && !phyr_model_fits(c->addr2, c->len2)))
 		kunit_skip(test, "needs a 64-bit phys_addr_t");
 
 	/* One range needs no chunk. */
@@ -979,8 +948,8 @@ static void phyr_test_append_encoding(struct kunit *test)
 	phyr_list_destroy(pl);
 	phyr_model_reset(m);
 	extent = (PHYR_ENC_N / 2 - 1) * c->step;
-	if (!phyr_fits(c->addr + extent, c->len) ||
-	    !phyr_fits(c->addr2 + extent, c->len2)) {
+	if (!phyr_model_fits(c->addr + extent, c->len) ||
+	    !phyr_model_fits(c->addr2 + extent, c->len2)) {
 		kunit_info(test, "density run needs a 64-bit phys_addr_t\n");
 		return;
 	}
@@ -1069,7 +1038,7 @@ static void phyr_test_append_merge(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(c->len); i++)
 		total += c->len[i];
-	if (!phyr_fits(c->addr, total))
+	if (!phyr_model_fits(c->addr, total))
 		kunit_skip(test, "needs a 64-bit phys_addr_t");
 
 	if (c->addr >= PHYR_PG(3)) {
@@ -1086,7 +1055,7 @@ static void phyr_test_append_merge(struct kunit *test)
 		addr += c->len[i];
 	}
 	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(pl) - extra, c->nr_ranges);
-	if (addr && phyr_fits(addr + PAGE_SIZE, PAGE_SIZE)) {
+	if (addr && phyr_model_fits(addr + PAGE_SIZE, PAGE_SIZE)) {
 		if (!phyr_add(test, pl, m, addr + PAGE_SIZE, PAGE_SIZE, false))
 			return;
 		extra++;
@@ -2010,7 +1979,7 @@ static void phyr_test_list_preload_huge(struct kunit *test)
 		for (j = 0; j < ARRAY_SIZE(sizes); j++) {
 			if (!phyr_build(test, pl, m, phyr_states[i]))
 				return;
-			phyr_snap(pl, &snap);
+			phyr_snap(pl, NULL, &snap);
 			phyr_fail_nth_set(64);
 			ret = phyr_list_preload(pl, sizes[j], GFP_KERNEL);
 			left = phyr_fail_nth_take();
@@ -2018,7 +1987,7 @@ static void phyr_test_list_preload_huge(struct kunit *test)
 					    "preload(%#lx) in a list of %lu ranges made %u allocations",
 					    sizes[j], phyr_states[i], 64 - left);
 			if (ret) {
-				phyr_check_same(test, pl, m, &snap,
+				phyr_check_same(test, pl, m, NULL, NULL, &snap,
 						"after a failed preload");
 				continue;
 			}
@@ -2205,6 +2174,422 @@ static void phyr_test_list_preload_fault(struct kunit *test)
 	KUNIT_EXPECT_GT(test, nr_failed, 10);
 }
 
+/* ---- Splice ---- */
+
+/* Preloads @pl for @n appends, through the model. */
+static bool phyr_preload_model(struct kunit *test, struct phyr_list *pl,
+			       struct phyr_model *m, unsigned long n)
+{
+	struct phyr_op op = { .kind = PHYR_OP_PRELOAD, .n = n };
+	unsigned long nr_failed = 0;
+
+	return phyr_op_check(test, pl, m, &op, 0, false, &nr_failed);
+}
+
+/*
+ * Builds the source of a splice: @state ranges as phyr_build() makes them
+ * but from a seed of their own, then preloaded for @preload appends.
+ */
+static bool phyr_build_src(struct kunit *test, struct phyr_list *src,
+			   struct phyr_model *m, unsigned long state,
+			   unsigned long preload)
+{
+	struct rnd_state rnd;
+	bool ok;
+
+	phyr_list_destroy(src);
+	phyr_model_reset(m);
+	prandom_seed_state(&rnd, PHYR_TEST_SEED + 1000 + state);
+	if (state == 1)
+		ok = phyr_add(test, src, m, PHYR_BASE + SZ_1M, PAGE_SIZE, false);
+	else
+		ok = phyr_fill(test, src, m, &rnd, state, true);
+	return ok && (!preload || phyr_preload_model(test, src, m, preload));
+}
+
+/* Splicing an empty list allocates nothing and changes neither list. */
+static void phyr_test_splice_empty_src(struct kunit *test)
+{
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_list *src = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, 2000);
+	struct phyr_model *src_m = phyr_model_new(test, 1);
+	struct phyr_op op = { .kind = PHYR_OP_SPLICE, .src = src, .src_m = src_m };
+	unsigned long nr_failed = 0;
+	struct phyr_snap s;
+	unsigned int i, k;
+
+	for (i = 0; i < ARRAY_SIZE(phyr_states); i++) {
+		for (k = 0; k < 4; k++) {
+			/* Either list may hold spares; the source keeps its. */
+			if (!phyr_build(test, pl, m, phyr_states[i]) ||
+			    (k & 1 && !phyr_preload_model(test, pl, m, 2)))
+				return;
+			phyr_list_destroy(src);
+			phyr_model_reset(src_m);
+			if (k & 2 && !phyr_preload_model(test, src, src_m, 2))
+				return;
+			phyr_snap(pl, src, &s);
+			if (!phyr_op_check(test, pl, m, &op, 0, true, &nr_failed) ||
+			    !phyr_check_same(test, pl, m, src, src_m, &s,
+					     "after splicing an empty list")) {
+				KUNIT_FAIL(test, "into a list of %lu ranges, round %u",
+					   phyr_states[i], k);
+				return;
+			}
+		}
+	}
+}
+
+/*
+ * Into an empty list without chunks, a splice moves the source's storage
+ * over in O(1): no allocation, the source's fields as they were, and the
+ * source left empty, without chunks and ready for reuse.  An empty list
+ * that holds spares copies instead.
+ */
+static void phyr_test_splice_empty_dst(struct kunit *test)
+{
+	static const unsigned long sizes[] = { 1, 2, 1500 };
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_list *src = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, 2000);
+	struct phyr_model *src_m = phyr_model_new(test, 2000);
+	struct phyr_op op = { .kind = PHYR_OP_SPLICE, .src = src, .src_m = src_m };
+	struct phyr_op back = { .kind = PHYR_OP_SPLICE, .src = pl, .src_m = m };
+	unsigned long nr_failed = 0;
+	struct rnd_state rnd;
+	struct phyr_list was;
+	unsigned int i, k;
+	size_t mem;
+	long live;
+
+	prandom_seed_state(&rnd, PHYR_TEST_SEED);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		for (k = 0; k < 2; k++) {
+			phyr_list_destroy(pl);
+			phyr_model_reset(m);
+			if (!phyr_build_src(test, src, src_m, sizes[i], k ? 3 : 0))
+				return;
+			was = *src;
+			mem = phyr_list_mem_bytes(src);
+			live = phyr_chunks_live();
+			if (!phyr_op_check(test, pl, m, &op, 0, true, &nr_failed) ||
+			    !phyr_check(test, pl, m))
+				return;
+			KUNIT_EXPECT_TRUE_MSG(test, phyr_list_same(pl, &was),
+					      "%lu ranges, preloaded %u: not moved over",
+					      sizes[i], k);
+			KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(pl), mem);
+			KUNIT_EXPECT_EQ(test, phyr_chunks_live(), live);
+			KUNIT_EXPECT_TRUE(test, phyr_list_empty(src));
+			KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(src), 0);
+
+			/* The source takes ranges again; they are copied. */
+			if (!phyr_fill(test, src, src_m, &rnd, 300, true) ||
+			    !phyr_op_check(test, pl, m, &op, 0, false,
+					   &nr_failed) ||
+			    !phyr_check(test, pl, m))
+				return;
+			KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(src), 0);
+
+			/* And back into the emptied source: moved again. */
+			was = *pl;
+			if (!phyr_op_check(test, src, src_m, &back, 0, true,
+					   &nr_failed) ||
+			    !phyr_check(test, src, src_m))
+				return;
+			KUNIT_EXPECT_TRUE(test, phyr_list_same(src, &was));
+			KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(pl), 0);
+		}
+	}
+
+	/* An empty list with spares keeps them and copies the ranges. */
+	phyr_list_destroy(pl);
+	phyr_model_reset(m);
+	if (!phyr_preload_model(test, pl, m, 2) ||
+	    !phyr_build_src(test, src, src_m, 1500, 0))
+		return;
+	mem = phyr_list_mem_bytes(pl);
+	if (!phyr_op_check(test, pl, m, &op, 0, false, &nr_failed) ||
+	    !phyr_check(test, pl, m))
+		return;
+	KUNIT_EXPECT_GE(test, phyr_list_mem_bytes(pl), mem);
+	KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(src), 0);
+}
+
+/*
+ * Onto a list of one inline range: a source of one range that merges
+ * leaves one inline range without allocating; one that touches but is of
+ * the other kind (host or P2P), or lies apart, makes two ranges; a long
+ * source follows the merged first range.
+ */
+static void phyr_test_splice_single(struct kunit *test)
+{
+	static const struct {
+		const char *desc;
+		bool pl_p2p, p2p;
+		u64 gap;			/* after the list's range */
+		unsigned long nr;		/* ranges in the source */
+		unsigned long nr_ranges;	/* ranges in the result */
+	} cases[] = {
+		{ "merge", false, false, 0, 1, 1 },
+		{ "merge p2p", true, true, 0, 1, 1 },
+		{ "touch, host then p2p", false, true, 0, 1, 2 },
+		{ "touch, p2p then host", true, false, 0, 1, 2 },
+		{ "apart", false, false, PAGE_SIZE, 1, 2 },
+		{ "merge, then many", false, false, 0, 1500, 1500 },
+		{ "touch p2p, then many", false, true, 0, 1500, 1501 },
+	};
+	const u64 addr = PHYR_BASE + 100, len = 5000;
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_list *src = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, 2000);
+	struct phyr_model *src_m = phyr_model_new(test, 2000);
+	struct phyr_op op = { .kind = PHYR_OP_SPLICE, .src = src, .src_m = src_m };
+	unsigned long nr_failed = 0;
+	struct rnd_state rnd;
+	struct phyr_iter iter;
+	struct phyr range;
+	unsigned int i;
+	bool merge;
+	u64 first;
+
+	prandom_seed_state(&rnd, PHYR_TEST_SEED);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		merge = !cases[i].gap && cases[i].pl_p2p == cases[i].p2p;
+		phyr_list_destroy(pl);
+		phyr_model_reset(m);
+		phyr_list_destroy(src);
+		phyr_model_reset(src_m);
+		if (!phyr_add(test, pl, m, addr, len, cases[i].pl_p2p) ||
+		    !phyr_add(test, src, src_m, addr + len + cases[i].gap,
+			      PAGE_SIZE, cases[i].p2p) ||
+		    !phyr_fill(test, src, src_m, &rnd, cases[i].nr, true))
+			return;
+		KUNIT_ASSERT_EQ(test, phyr_list_mem_bytes(pl), 0);
+		first = src_m->r[0].len;
+		if (!phyr_op_check(test, pl, m, &op, 0, cases[i].nr_ranges == 1,
+				   &nr_failed) ||
+		    !phyr_check(test, pl, m)) {
+			KUNIT_FAIL(test, "case %s", cases[i].desc);
+			return;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, phyr_list_nr_ranges(pl),
+				    cases[i].nr_ranges, "case %s", cases[i].desc);
+		if (cases[i].nr_ranges == 1)
+			KUNIT_EXPECT_EQ_MSG(test, phyr_list_mem_bytes(pl), 0,
+					    "case %s", cases[i].desc);
+		/* The first range, worked out here rather than by the model. */
+		phyr_iter_init(&iter, pl);
+		KUNIT_ASSERT_TRUE(test, phyr_iter_next(&iter, &range));
+		KUNIT_EXPECT_EQ_MSG(test, (u64)range.addr, addr, "case %s",
+				    cases[i].desc);
+		KUNIT_EXPECT_EQ_MSG(test, range.len,
+				    merge ? len + first : len, "case %s",
+				    cases[i].desc);
+		KUNIT_EXPECT_EQ_MSG(test, !!(iter.flags & PHYR_RANGE_P2P),
+				    cases[i].pl_p2p, "case %s", cases[i].desc);
+	}
+}
+
+/*
+ * Long lists on both sides, meeting in every way: the source's first range
+ * starts where the list's last one ends, host or P2P on either side, or a
+ * page further on.  The result must be the concatenation, range by range,
+ * with the two ranges at the seam merged exactly when both are host memory
+ * or both P2P.  The concatenation is built here by hand, and the model
+ * must agree with it too.
+ */
+static void phyr_test_splice_chunked(struct kunit *test)
+{
+	static const struct {
+		bool pl_p2p, p2p, apart;
+	} seams[] = {
+		{ false, false, false }, { true, true, false },
+		{ false, true, false }, { true, false, false },
+		{ false, false, true }, { true, true, true },
+	};
+	const unsigned long nr = 3000, nr_src = 2500;
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_list *src = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, nr + nr_src + 2);
+	struct phyr_model *src_m = phyr_model_new(test, nr_src);
+	struct phyr_model *exp = phyr_model_new(test, nr + nr_src + 2);
+	struct phyr_op op = { .kind = PHYR_OP_SPLICE, .src = src, .src_m = src_m };
+	unsigned long nr_failed = 0, nr_pl, i, j;
+	struct rnd_state rnd;
+	u64 seam, off;
+	bool merge;
+
+	for (i = 0; i < ARRAY_SIZE(seams); i++) {
+		merge = !seams[i].apart && seams[i].pl_p2p == seams[i].p2p;
+		phyr_list_destroy(pl);
+		phyr_model_reset(m);
+		phyr_list_destroy(src);
+		phyr_model_reset(src_m);
+		prandom_seed_state(&rnd, PHYR_TEST_SEED + i);
+		/* The list's last range ends at @seam. */
+		seam = PHYR_BASE + PHYR_PG(2 * i + 1);
+		if (!phyr_fill(test, pl, m, &rnd, nr, true) ||
+		    !phyr_add(test, pl, m, seam - PAGE_SIZE, PAGE_SIZE,
+			      seams[i].pl_p2p) ||
+		    !phyr_add(test, src, src_m,
+			      seam + (seams[i].apart ? PAGE_SIZE : 0),
+			      PHYR_PG(2), seams[i].p2p) ||
+		    !phyr_fill(test, src, src_m, &rnd, nr_src, true))
+			return;
+		KUNIT_ASSERT_GT(test, phyr_list_mem_bytes(pl), 2 * PAGE_SIZE);
+		KUNIT_ASSERT_GT(test, phyr_list_mem_bytes(src), 2 * PAGE_SIZE);
+
+		/* The concatenation, by hand. */
+		phyr_model_reset(exp);
+		memcpy(exp->r, m->r, m->nr * sizeof(*exp->r));
+		exp->nr = m->nr;
+		for (j = 0; j < src_m->nr; j++) {
+			struct phyr_model_range r = src_m->r[j];
+
+			if (!j && merge) {
+				exp->r[exp->nr - 1].len += r.len;
+				continue;
+			}
+			r.start += m->length;
+			exp->r[exp->nr++] = r;
+		}
+		exp->length = m->length + src_m->length;
+		exp->max_addr = max(m->max_addr, src_m->max_addr);
+		exp->p2p = m->p2p || src_m->p2p;
+		off = m->length;
+		nr_pl = m->nr;
+
+		if (!phyr_op_check(test, pl, m, &op, 0, false, &nr_failed) ||
+		    !phyr_check(test, pl, exp) || !phyr_check(test, pl, m)) {
+			KUNIT_FAIL(test, "seam %lu", i);
+			return;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, phyr_list_nr_ranges(pl),
+				    nr_pl + nr_src - merge, "seam %lu", i);
+		/* Seeks around the seam. */
+		for (j = 0; j < 3; j++)
+			if (!phyr_check_seek(test, pl, exp, off + j - 1, 3))
+				return;
+	}
+}
+
+/*
+ * A splice whose total length would overflow fails with -EOVERFLOW and
+ * leaves both lists exactly as they were; one that makes U64_MAX bytes in
+ * all goes through.
+ */
+static void phyr_test_splice_overflow(struct kunit *test)
+{
+	static const unsigned long src_states[] = { 1, 2, 1500 };
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_list *src = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, 4000);
+	struct phyr_model *src_m = phyr_model_new(test, 2000);
+	struct phyr_op op = { .kind = PHYR_OP_SPLICE, .src = src, .src_m = src_m };
+	unsigned long nr_failed = 0;
+	unsigned int i, j, fits;
+	struct phyr_snap s;
+	u64 room;
+
+	if (!PHYR_TEST_PHYS64)
+		kunit_skip(test, "a 32-bit phys_addr_t cannot describe 2^64 bytes in a list");
+	for (i = 0; i < ARRAY_SIZE(phyr_states); i++) {
+		for (j = 0; j < ARRAY_SIZE(src_states); j++) {
+			for (fits = 0; fits < 2; fits++) {
+				if (!phyr_build_src(test, src, src_m,
+						    src_states[j], 0) ||
+				    !phyr_build(test, pl, m, phyr_states[i]))
+					return;
+				/* Top the list up to one byte too many, or none. */
+				room = U64_MAX - src_m->length - m->length +
+				       !fits;
+				if (!phyr_add(test, pl, m, 0, room - (room >> 1),
+					      false) ||
+				    !phyr_add(test, pl, m, room - (room >> 1),
+					      room >> 1, false))
+					return;
+				phyr_snap(pl, src, &s);
+				if (!fits) {
+					KUNIT_EXPECT_EQ(test,
+							phyr_list_splice(pl, src,
+									 GFP_KERNEL),
+							-EOVERFLOW);
+					if (!phyr_check_same(test, pl, m, src,
+							     src_m, &s,
+							     "after -EOVERFLOW"))
+						return;
+				}
+				if (!phyr_op_check(test, pl, m, &op, 0, false,
+						   &nr_failed) ||
+				    !phyr_check(test, pl, m))
+					return;
+				if (fits)
+					KUNIT_EXPECT_EQ(test, phyr_list_length(pl),
+							U64_MAX);
+			}
+		}
+	}
+
+	/* A source of U64_MAX bytes onto a list of one byte. */
+	phyr_list_destroy(src);
+	phyr_model_reset(src_m);
+	phyr_list_destroy(pl);
+	phyr_model_reset(m);
+	if (!phyr_add(test, src, src_m, 0, U64_MAX, false) ||
+	    !phyr_add(test, pl, m, PHYR_BASE, 1, true))
+		return;
+	KUNIT_EXPECT_EQ(test, phyr_op_model(test, m, &op, false), -EOVERFLOW);
+	phyr_op_check(test, pl, m, &op, 0, false, &nr_failed);
+}
+
+/*
+ * Fails each allocation of a splice in turn, onto lists of every size and
+ * from sources of every size, either preloaded or not: -ENOMEM must leave
+ * both lists exactly as they were and leak no chunk, until the splice gets
+ * through (phyr_sweep()).
+ */
+static void phyr_test_splice_fault(struct kunit *test)
+{
+	static const unsigned long src_states[] = { 1, 2, 1500, 5000 };
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_list *src = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, 8000);
+	struct phyr_model *src_m = phyr_model_new(test, 5000);
+	struct phyr_op op = { .kind = PHYR_OP_SPLICE, .src = src, .src_m = src_m };
+	unsigned long nr_failed = 0, before;
+	unsigned int i, j, k;
+
+	phyr_need_fault_injection(test);
+	for (i = 0; i < ARRAY_SIZE(phyr_states); i++) {
+		for (j = 0; j < ARRAY_SIZE(src_states); j++) {
+			for (k = 0; k < 4; k++) {
+				if (!phyr_build(test, pl, m, phyr_states[i]) ||
+				    (k & 1 && !phyr_preload_model(test, pl, m, 1)) ||
+				    !phyr_build_src(test, src, src_m,
+						    src_states[j], k & 2 ? 3 : 0))
+					return;
+				before = nr_failed;
+				if (!phyr_sweep(test, pl, m, &op, &nr_failed)) {
+					KUNIT_FAIL(test, "%lu ranges onto %lu, round %u",
+						   src_states[j], phyr_states[i], k);
+					return;
+				}
+				/* Long sources need leaves that were not there. */
+				if (phyr_states[i] && !(k & 1) &&
+				    src_states[j] >= 1500)
+					KUNIT_EXPECT_GT_MSG(test, nr_failed, before,
+							    "%lu ranges onto %lu, round %u",
+							    src_states[j],
+							    phyr_states[i], k);
+			}
+		}
+	}
+	KUNIT_EXPECT_GT(test, nr_failed, 30);
+	kunit_info(test, "%lu allocation failures\n", nr_failed);
+}
+
 /* ---- Randomised differential test ---- */
 
 /* A random seek: range boundaries and their neighbours, the end, beyond. */
@@ -2250,7 +2635,7 @@ static void phyr_rand_pages(struct rnd_state *rnd, struct phyr_test_mem *pool,
 #define PHYR_RAND_CAP	8192
 
 struct phyr_rand_stats {
-	unsigned long ops[PHYR_OP_PRELOAD + 1];
+	unsigned long ops[PHYR_OP_NR];
 	unsigned long errors, failed, seeks, blocks, restarts, max_ranges;
 };
 
@@ -2368,6 +2753,12 @@ static struct kunit_case phyr_test_cases[] = {
 	KUNIT_CASE_SLOW(phyr_test_append_fault_deep),
 	KUNIT_CASE(phyr_test_append_pages_fault),
 	KUNIT_CASE(phyr_test_list_preload_fault),
+	KUNIT_CASE(phyr_test_splice_empty_src),
+	KUNIT_CASE(phyr_test_splice_empty_dst),
+	KUNIT_CASE(phyr_test_splice_single),
+	KUNIT_CASE(phyr_test_splice_chunked),
+	KUNIT_CASE(phyr_test_splice_overflow),
+	KUNIT_CASE(phyr_test_splice_fault),
 	KUNIT_CASE_SLOW(phyr_test_random),
 	{}
 };

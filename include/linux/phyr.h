@@ -79,12 +79,18 @@ struct phyr_list {
  * The 4-byte entry form, decoded inline by phyr_iter_next().  Bit 0 clear;
  * bits 1-3 hold the number of pages minus one; bits 4-31 hold the signed
  * distance in page frames from the frame after the last byte of the
- * previous range.  The other
- * forms are private to lib/phyr.c, which explains them in its DOC block.
+ * previous range.  The other forms are private to lib/phyr.c, which
+ * explains them in its DOC block and checks how the fields fit together.
  */
+/* The low bits of an entry's first word that tell the 4-byte form. */
 #define PHYR_DELTA_TAG_MASK	0x1u
+/* Their value in a 4-byte entry. */
+#define PHYR_DELTA_TAG		0x0u
+/* Where the number of pages minus one starts. */
 #define PHYR_DELTA_PAGES_SHIFT	1
+/* The number of pages minus one, once shifted down. */
 #define PHYR_DELTA_PAGES_MASK	0x7u
+/* Where the signed distance in page frames starts; it runs to bit 31. */
 #define PHYR_DELTA_PFN_SHIFT	4
 
 /* Initialiser for an empty list. */
@@ -251,7 +257,7 @@ static inline bool phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
 	if (unlikely(pos >= iter->end))
 		return __phyr_iter_next(iter, range);
 	word = *pos;
-	if (word & PHYR_DELTA_TAG_MASK)
+	if ((word & PHYR_DELTA_TAG_MASK) != PHYR_DELTA_TAG)
 		return __phyr_iter_next(iter, range);
 	pfn = iter->base + (long)((s32)word >> PHYR_DELTA_PFN_SHIFT);
 	npages = ((word >> PHYR_DELTA_PAGES_SHIFT) & PHYR_DELTA_PAGES_MASK) + 1;

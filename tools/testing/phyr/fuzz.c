@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target: the input is a sequence of operations on one phyr
- * list, each checked against the model as in the random test.  A
- * mismatch aborts, which libFuzzer reports as a crash.
+ * libFuzzer target: the input is a sequence of operations on a phyr
+ * list (and splices of short second lists onto it), each checked against
+ * the model as in the random test.  A mismatch aborts, which libFuzzer
+ * reports as a crash.
  *
  *	make fuzz [FUZZ_TIME=seconds]
  */
@@ -43,12 +44,46 @@ static void mem_setup(void)
 
 static phys_addr_t prev_end(const struct harness *h)
 {
-	const struct mrange *r;
+	const struct phyr_model_range *r;
 
 	if (!h->m.nr)
 		return 0;
 	r = &h->m.r[h->m.nr - 1];
 	return r->addr + (phys_addr_t)r->len;
+}
+
+/*
+ * A second list of up to 8 ranges from the input, each right after or near
+ * the one before (the first after @h's last), maybe preloaded, spliced
+ * onto @h's with @h's failure injection.
+ */
+static int op_splice(struct harness *h, struct input *in, unsigned int op)
+{
+	unsigned long n = take(in, 1) % 9, i;
+	struct harness src;
+	int ret = 0;
+
+	h_init(&src, n);
+	src.peer = h;
+	h->peer = &src;
+	for (i = 0; i < n && !ret; i++) {
+		phys_addr_t addr = prev_end(i ? &src : h);
+		u64 len = take(in, 2) + 1;
+
+		addr += (phys_addr_t)(s16)take(in, 2) <<
+			(op & 0x20 ? PAGE_SHIFT : 0);
+		if (op & 0x20)
+			len <<= PAGE_SHIFT;
+		if (op & 0x40 && !i)
+			len = take(in, 8);
+		ret = h_append(&src, addr, len, take(in, 1) & 1, GFP_KERNEL);
+	}
+	if (!ret && op & 0x10)
+		ret = h_preload(&src, take(in, 1) % 8, GFP_KERNEL);
+	ret = ret || h_splice(h, &src, GFP_KERNEL);
+	h->peer = NULL;
+	h_exit(&src);
+	return ret;
 }
 
 static int one_op(struct harness *h, struct input *in)
@@ -95,10 +130,15 @@ static int one_op(struct harness *h, struct input *in)
 	case 4:
 		return h_preload(h, take(in, 1) % 64, GFP_KERNEL);
 	case 5:
-		return h_check_seek(h, take(in, 8) % (h->m.length + 1), 4);
+		len = take(in, 8);
+		if (h->m.length + 1)	/* a list of 2^64 - 1 bytes: any offset */
+			len %= h->m.length + 1;
+		return h_check_seek(h, len, 4);
 	case 6:
 		return h_check_blocks(h, take(in, 1) % PHYS_BITS, 1 << 12);
 	default:
+		if (op & 0x8)
+			return op_splice(h, in, op);
 		return h_destroy(h);
 	}
 }

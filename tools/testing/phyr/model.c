@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The model of a phyr list and the checks against it.
+ * Operations on a phyr list and on its model, and the checks that compare
+ * them.  The model itself, what each operation must return and leave, is
+ * lib/phyr_model.h, which lib/phyr_kunit.c uses too.
  *
  * Every operation runs on the phyr list and on the model, and then the
  * two are compared in full.  An operation that fails must leave the list
@@ -26,62 +28,26 @@ u64 rnd_below(u64 *state, u64 n)
 	return n ? rnd(state) % n : 0;
 }
 
-static void model_reset(struct model *m)
+/* Make room in @m for @n more ranges. */
+static void model_reserve(struct phyr_model *m, unsigned long n)
 {
-	m->nr = 0;
-	m->length = 0;
-	m->max_addr = 0;
-	m->p2p = false;
+	if (m->cap - m->nr >= n)
+		return;
+	m->cap = max(2 * m->cap, m->nr + n);
+	if (m->cap < 64)
+		m->cap = 64;
+	m->r = realloc(m->r, m->cap * sizeof(*m->r));
+	if (!m->r)
+		abort();
 }
 
-static bool model_merges(const struct model *m, phys_addr_t addr, bool p2p)
+/* A model operation that succeeded on the list must succeed on the model. */
+static void model_done(int ret)
 {
-	const struct mrange *last;
-
-	if (!m->nr)
-		return false;
-	last = &m->r[m->nr - 1];
-	return last->p2p == p2p && addr && addr - 1 == mrange_last(last);
-}
-
-/* Add a valid range; return true if it merged into the last one. */
-static bool model_add(struct model *m, phys_addr_t addr, u64 len, bool p2p)
-{
-	struct mrange *r;
-	phys_addr_t last = addr + (phys_addr_t)(len - 1);
-	bool merged = model_merges(m, addr, p2p);
-
-	if (merged) {
-		m->r[m->nr - 1].len += len;
-	} else {
-		if (m->nr == m->cap) {
-			m->cap = m->cap ? 2 * m->cap : 64;
-			m->r = realloc(m->r, m->cap * sizeof(*m->r));
-			if (!m->r)
-				abort();
-		}
-		r = &m->r[m->nr++];
-		r->addr = addr;
-		r->len = len;
-		r->start = m->length;
-		r->p2p = p2p;
+	if (ret) {
+		fprintf(stderr, "model: %d after the list succeeded\n", ret);
+		abort();
 	}
-	m->length += len;
-	if (last > m->max_addr)
-		m->max_addr = last;
-	m->p2p |= p2p;
-	return merged;
-}
-
-static int model_check_range(const struct model *m, phys_addr_t addr, u64 len)
-{
-	u64 total;
-
-	if (!len || len - 1 > (u64)(PHYS_ADDR_MAX - addr))
-		return -EINVAL;
-	if (__builtin_add_overflow(m->length, len, &total))
-		return -EOVERFLOW;
-	return 0;
 }
 
 void h_init(struct harness *h, u64 seed)
@@ -98,7 +64,7 @@ void h_exit(struct harness *h)
 	free(h->m.r);
 	h->m.r = NULL;
 	h->m.cap = 0;
-	model_reset(&h->m);
+	phyr_model_reset(&h->m);
 }
 
 void h_log(struct harness *h, const char *fmt, ...)
@@ -219,7 +185,7 @@ static int h_done(struct harness *h, const struct pre *pre, int ret,
 int h_append(struct harness *h, phys_addr_t addr, u64 len, bool p2p,
 	     gfp_t gfp)
 {
-	int expect = model_check_range(&h->m, addr, len);
+	int expect = phyr_model_append(&h->m, addr, len, p2p, false);
 	struct pre pre;
 	int ret;
 
@@ -233,7 +199,8 @@ int h_append(struct harness *h, phys_addr_t addr, u64 len, bool p2p,
 	if (h_done(h, &pre, ret, expect, "append"))
 		return -1;
 	if (!ret) {
-		model_add(&h->m, addr, len, p2p);
+		model_reserve(&h->m, 1);
+		model_done(phyr_model_append(&h->m, addr, len, p2p, true));
 		if (pre.atomic)
 			h->budget--;
 	}
@@ -255,13 +222,14 @@ int h_append_folio(struct harness *h, struct folio *folio, size_t offset,
 	    len > folio_size(folio) - offset)
 		expect = -EINVAL;
 	else
-		expect = model_check_range(&h->m, addr, len);
+		expect = phyr_model_append(&h->m, addr, len, p2p, false);
 	h_arm(h, &pre, 1);
 	ret = phyr_list_append_folio(&h->pl, folio, offset, len, gfp);
 	if (h_done(h, &pre, ret, expect, "append_folio"))
 		return -1;
 	if (!ret) {
-		model_add(&h->m, addr, len, p2p);
+		model_reserve(&h->m, 1);
+		model_done(phyr_model_append(&h->m, addr, len, p2p, true));
 		if (pre.atomic)
 			h->budget--;
 	}
@@ -269,68 +237,53 @@ int h_append_folio(struct harness *h, struct folio *folio, size_t offset,
 }
 
 /*
- * What phyr_list_append_pages() should do, page by page: add each piece
- * to @m, or with @m %NULL count the ranges it would add to @cur, which is
- * what it takes of a preload.
+ * How many ranges a valid phyr_list_append_pages() adds to @m, which is
+ * what it takes of a preload: the model's own answer, from a scratch model
+ * that holds @m's last range.
  */
-static unsigned long pages_apply(struct model *m, const struct model *cur,
-				 struct page **pages, unsigned long npages,
-				 unsigned long offset, u64 len)
+static unsigned long pages_cost(const struct phyr_model *m,
+				struct page **pages, unsigned long npages,
+				unsigned long offset, u64 len)
 {
-	struct mrange last = {};
-	unsigned long i, added = 0;
-	bool have_last = cur->nr;
+	struct phyr_model scratch = { .cap = npages + 1 };
+	unsigned long cost;
 
-	if (have_last)
-		last = cur->r[cur->nr - 1];
-	for (i = 0; i < npages; i++) {
-		phys_addr_t addr = page_to_phys(pages[i]) + offset;
-		u64 bytes = min_t(u64, PAGE_SIZE - offset, len);
-		bool p2p = is_pci_p2pdma_page(pages[i]);
-
-		if (m) {
-			model_add(m, addr, bytes, p2p);
-		} else if (have_last && last.p2p == p2p && addr &&
-			   addr - 1 == mrange_last(&last)) {
-			last.len += bytes;
-		} else {
-			last = (struct mrange){ addr, bytes, 0, p2p };
-			have_last = true;
-			added++;
-		}
-		len -= bytes;
-		offset = 0;
-	}
-	return added;
+	scratch.r = malloc(scratch.cap * sizeof(*scratch.r));
+	if (!scratch.r)
+		abort();
+	if (m->nr)
+		scratch.r[scratch.nr++] = m->r[m->nr - 1];
+	model_done(phyr_model_append_pages(&scratch, pages, npages, offset, len,
+					   true));
+	cost = scratch.nr - (m->nr ? 1 : 0);
+	free(scratch.r);
+	return cost;
 }
 
 int h_append_pages(struct harness *h, struct page **pages,
 		   unsigned long npages, unsigned long offset, u64 len,
 		   gfp_t gfp)
 {
+	int expect;
 	long cost = 0;
-	u64 span, total;
-	int expect = 0;
 	struct pre pre;
 	int ret;
 
 	h_log(h, "append_pages(%lu pages from pfn %#lx, offset %#lx, len %#llx)",
 	      npages, npages ? page_to_pfn(pages[0]) : 0, offset,
 	      (unsigned long long)len);
-	if (!len || offset >= PAGE_SIZE ||
-	    __builtin_add_overflow(len, (u64)offset + PAGE_SIZE - 1, &span) ||
-	    span >> PAGE_SHIFT != npages)
-		expect = -EINVAL;
-	else if (__builtin_add_overflow(h->m.length, len, &total))
-		expect = -EOVERFLOW;
-	else
-		cost = pages_apply(NULL, &h->m, pages, npages, offset, len);
+	expect = phyr_model_append_pages(&h->m, pages, npages, offset, len,
+					 false);
+	if (!expect)
+		cost = pages_cost(&h->m, pages, npages, offset, len);
 	h_arm(h, &pre, cost);
 	ret = phyr_list_append_pages(&h->pl, pages, npages, offset, len, gfp);
 	if (h_done(h, &pre, ret, expect, "append_pages"))
 		return -1;
 	if (!ret) {
-		pages_apply(&h->m, &h->m, pages, npages, offset, len);
+		model_reserve(&h->m, npages);
+		model_done(phyr_model_append_pages(&h->m, pages, npages, offset,
+						   len, true));
 		if (pre.atomic)
 			h->budget -= cost;
 	}
@@ -354,23 +307,105 @@ int h_preload(struct harness *h, unsigned long nr, gfp_t gfp)
 	return h_check(h);
 }
 
+/*
+ * What happens to @src when @h starts out empty and without chunks: @h
+ * takes @src's storage as it is, in O(1) and without allocating.
+ */
+static int h_splice_moved(struct harness *h, struct harness *src,
+			  const struct phyr_list *old, const struct pre *pre)
+{
+	if (H_FAILED(h, shim_nr_allocs == pre->allocs,
+		     "splice into an empty list allocated"))
+		return -1;
+	if (H_FAILED(h, !memcmp(&h->pl, old, sizeof(*old)),
+		     "splice into an empty list did not take the storage over"))
+		return -1;
+	h->budget = src->budget;
+	h->chunk_free = src->chunk_free;
+	return 0;
+}
+
+/*
+ * Splice @src's list onto @h's and check both against the model.  Both
+ * lists are alive meanwhile: the two harnesses' ->peer must point at each
+ * other, so that each one's checks count the other's chunks.
+ */
+int h_splice(struct harness *h, struct harness *src, gfp_t gfp)
+{
+	const struct phyr_model *sm = &src->m;
+	/* Empty and never chunked: phyr_list_splice() moves the storage. */
+	bool move = !h->m.nr && h->chunk_free && sm->nr;
+	int expect = phyr_model_splice(&h->m, &src->m, false);
+	struct phyr_list old = src->pl;
+	long cost = -1;
+	struct pre pre;
+	int ret;
+
+	h_log(h, "splice(%lu ranges, %#llx bytes, %zu bytes of chunks)",
+	      sm->nr, (unsigned long long)sm->length,
+	      phyr_list_mem_bytes(&src->pl));
+	/* A splice that copies takes what appends of its ranges would. */
+	if (!expect && !move && sm->nr)
+		cost = sm->nr - phyr_model_merges(&h->m, sm->r[0].addr,
+						  sm->r[0].p2p);
+	h_arm(h, &pre, cost);
+	ret = phyr_list_splice(&h->pl, &src->pl, gfp);
+	if (h_done(h, &pre, ret, expect, "splice"))
+		return -1;
+	if (ret == -ENOMEM)
+		h->nr_splice_enomem++;
+	if (ret || !sm->nr) {
+		if (H_FAILED(h, !memcmp(&src->pl, &old, sizeof(old)),
+			     "splice returned %d but changed the source", ret))
+			return -1;
+		if (!ret &&
+		    H_FAILED(h, shim_nr_allocs == pre.allocs &&
+			     !memcmp(&h->pl, &pre.pl, sizeof(h->pl)),
+			     "splice of an empty list changed the list or allocated"))
+			return -1;
+		return h_check(h) || h_check(src);
+	}
+	if (move && h_splice_moved(h, src, &old, &pre))
+		return -1;
+	h->nr_splices++;
+	h->nr_moves += move;
+	if (pre.atomic)
+		h->budget -= cost;
+	model_reserve(&h->m, sm->nr);
+	model_done(phyr_model_splice(&h->m, &src->m, true));
+	src->budget = 0;
+	src->chunk_free = true;
+	return h_check(h) || h_check(src);
+}
+
+/* Chunk bytes of the other list that is alive meanwhile, if any. */
+static size_t h_peer_bytes(const struct harness *h)
+{
+	return h->peer ? phyr_list_mem_bytes(&h->peer->pl) : 0;
+}
+
 int h_destroy(struct harness *h)
 {
+	size_t peer = h_peer_bytes(h);
+
 	h_log(h, "destroy()");
 	phyr_list_destroy(&h->pl);
-	model_reset(&h->m);
+	phyr_model_reset(&h->m);
 	h->budget = 0;
 	h->chunk_free = true;
-	if (H_FAILED(h, shim_live_allocs == 0 && shim_live_bytes == 0,
-		     "destroy left %ld objects", shim_live_allocs))
+	if (H_FAILED(h, shim_live_bytes == peer &&
+		     (peer || shim_live_allocs == 0),
+		     "destroy left %ld objects, %zu bytes", shim_live_allocs,
+		     shim_live_bytes - peer))
 		return -1;
-	if (H_FAILED(h, phyr_chunks_live() == 0, "%ld chunks", phyr_chunks_live()))
+	if (H_FAILED(h, peer || phyr_chunks_live() == 0, "%ld chunks",
+		     phyr_chunks_live()))
 		return -1;
 	return h_check(h);
 }
 
 static int h_check_range(struct harness *h, const struct phyr *r,
-			 const struct phyr_iter *iter, const struct mrange *mr,
+			 const struct phyr_iter *iter, const struct phyr_model_range *mr,
 			 u64 skip, unsigned long i)
 {
 	if (H_FAILED(h, r->addr == mr->addr + skip && r->len == mr->len - skip,
@@ -388,7 +423,7 @@ static int h_check_range(struct harness *h, const struct phyr *r,
 int h_check(struct harness *h)
 {
 	const struct phyr_list *pl = &h->pl;
-	const struct model *m = &h->m;
+	const struct phyr_model *m = &h->m;
 	struct phyr_iter iter;
 	struct phyr r;
 	unsigned long i = 0;
@@ -412,16 +447,17 @@ int h_check(struct harness *h)
 		     "phyr_chunks_live() %ld, allocator %ld", phyr_chunks_live(),
 		     shim_live_allocs))
 		return -1;
-	if (H_FAILED(h, phyr_list_mem_bytes(pl) == shim_live_bytes,
-		     "mem_bytes %zu, allocator %zu", phyr_list_mem_bytes(pl),
-		     shim_live_bytes))
+	if (H_FAILED(h, phyr_list_mem_bytes(pl) + h_peer_bytes(h) ==
+		     shim_live_bytes,
+		     "mem_bytes %zu (and %zu of the other list), allocator %zu",
+		     phyr_list_mem_bytes(pl), h_peer_bytes(h), shim_live_bytes))
 		return -1;
 	if (m->nr > 1)
 		h->chunk_free = false;
 	if (h->chunk_free)
-		if (H_FAILED(h, shim_live_allocs == 0,
-			     "a list of one range allocated %ld chunks",
-			     shim_live_allocs))
+		if (H_FAILED(h, !phyr_list_mem_bytes(pl),
+			     "a list of one range holds %zu bytes of chunks",
+			     phyr_list_mem_bytes(pl)))
 			return -1;
 	if (h->lazy)
 		return 0;
@@ -441,25 +477,9 @@ int h_check(struct harness *h)
 	return 0;
 }
 
-/* Index of the model range that contains list offset @offset. */
-static unsigned long model_find(const struct model *m, u64 offset)
-{
-	unsigned long lo = 0, hi = m->nr - 1;
-
-	while (lo < hi) {
-		unsigned long mid = lo + (hi - lo + 1) / 2;
-
-		if (m->r[mid].start <= offset)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return lo;
-}
-
 int h_check_seek(struct harness *h, u64 offset, unsigned long follow)
 {
-	const struct model *m = &h->m;
+	const struct phyr_model *m = &h->m;
 	struct phyr_iter iter;
 	unsigned long i, n;
 	struct phyr r;
@@ -478,7 +498,7 @@ int h_check_seek(struct harness *h, u64 offset, unsigned long follow)
 			return -1;
 		return 0;
 	}
-	i = model_find(m, offset);
+	i = phyr_model_find(m, offset);
 	if (H_FAILED(h, phyr_iter_next(&iter, &r), "seek(%#llx), then no range",
 		     (unsigned long long)offset))
 		return -1;
@@ -503,7 +523,7 @@ int h_check_seek(struct harness *h, u64 offset, unsigned long follow)
 /* Seek to the boundaries of (a sample of) the ranges and at random. */
 int h_check_seeks(struct harness *h, unsigned int nr_random)
 {
-	const struct model *m = &h->m;
+	const struct phyr_model *m = &h->m;
 	const u64 ends[] = { 0, 1, m->length - 1, m->length, m->length + 1,
 			     U64_MAX };
 	unsigned long i, k, nr = m->nr < 48 ? m->nr : 48;
@@ -512,7 +532,7 @@ int h_check_seeks(struct harness *h, unsigned int nr_random)
 		if (h_check_seek(h, ends[k], 2))
 			return -1;
 	for (k = 0; k < nr; k++) {
-		const struct mrange *r;
+		const struct phyr_model_range *r;
 
 		i = m->nr <= 48 ? k : rnd_below(&h->rng, m->nr);
 		r = &m->r[i];
@@ -529,7 +549,7 @@ int h_check_seeks(struct harness *h, unsigned int nr_random)
 	return 0;
 }
 
-static u64 model_blocks(const struct model *m, unsigned int shift)
+static u64 model_blocks(const struct phyr_model *m, unsigned int shift)
 {
 	u64 nr = 0;
 	unsigned long i;
@@ -546,7 +566,7 @@ static u64 model_blocks(const struct model *m, unsigned int shift)
  */
 int h_check_blocks(struct harness *h, unsigned int shift, u64 max_blocks)
 {
-	const struct model *m = &h->m;
+	const struct phyr_model *m = &h->m;
 	struct phyr_block_iter biter;
 	phys_addr_t addr, want;
 	unsigned long i = 0;

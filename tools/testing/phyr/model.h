@@ -1,32 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A phyr list next to a trivial model of it (an array of ranges), the
- * operations that act on both, and the checks that compare them.  Shared
- * by the unit tests, the random test and the fuzzer.
+ * A phyr list next to the reference model of it (lib/phyr_model.h, the
+ * one lib/phyr_kunit.c uses too), the operations that act on both, and
+ * the checks that compare them.  Shared by the unit tests, the random test
+ * and the fuzzer.
  */
 #ifndef _PHYR_MODEL_H
 #define _PHYR_MODEL_H
 
 #include <linux/phyr.h>
 #include "shim.h"
+#include "phyr_model.h"		/* lib/phyr_model.h, through gen/ */
 
 #define PHYS_BITS	(8 * (unsigned int)sizeof(phys_addr_t))
-
-struct mrange {
-	phys_addr_t addr;
-	u64 len;
-	u64 start;		/* list offset of the first byte */
-	bool p2p;
-};
-
-struct model {
-	struct mrange *r;
-	unsigned long nr;
-	unsigned long cap;
-	u64 length;
-	phys_addr_t max_addr;
-	bool p2p;
-};
 
 /* Allocation failures to inject into the next operation. */
 struct inject {
@@ -40,8 +26,14 @@ struct inject {
 
 struct harness {
 	struct phyr_list pl;
-	struct model m;
+	/* The model; its array grows with realloc() as needed. */
+	struct phyr_model m;
 	struct inject inj;
+	/*
+	 * Another harness whose list is alive meanwhile (the source of a
+	 * splice): its chunks count in the allocator's totals too.
+	 */
+	struct harness *peer;
 	/* Appends that the last phyr_list_preload() pays for. */
 	unsigned long budget;
 	/* Nothing preloaded and at most one range so far: no chunk allowed. */
@@ -53,6 +45,9 @@ struct harness {
 	unsigned long nr_ops;
 	unsigned long nr_enomem;	/* operations failed by injection */
 	unsigned long nr_atomic;	/* appends checked not to allocate */
+	unsigned long nr_splices;	/* splices that moved ranges */
+	unsigned long nr_moves;		/* of which took the storage over */
+	unsigned long nr_splice_enomem;	/* splices failed by injection */
 	char log[H_LOG_LINES][160];
 };
 
@@ -79,6 +74,7 @@ int h_append_pages(struct harness *h, struct page **pages,
 int h_append_folio(struct harness *h, struct folio *folio, size_t offset,
 		   size_t len, gfp_t gfp);
 int h_preload(struct harness *h, unsigned long nr, gfp_t gfp);
+int h_splice(struct harness *h, struct harness *src, gfp_t gfp);
 int h_destroy(struct harness *h);
 
 int h_check(struct harness *h);
@@ -86,9 +82,9 @@ int h_check_seek(struct harness *h, u64 offset, unsigned long follow);
 int h_check_seeks(struct harness *h, unsigned int nr_random);
 int h_check_blocks(struct harness *h, unsigned int shift, u64 max_blocks);
 
-static inline phys_addr_t mrange_last(const struct mrange *r)
+static inline phys_addr_t mrange_last(const struct phyr_model_range *r)
 {
-	return r->addr + (phys_addr_t)(r->len - 1);
+	return r->addr + (r->len - 1);
 }
 
 #endif

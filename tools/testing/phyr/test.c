@@ -23,10 +23,14 @@ static bool verbose;
 
 #define PHYS_TOP	PHYS_ADDR_MAX
 
+static unsigned long nr_passed, nr_failed;
+static unsigned long total_ops, total_enomem, total_atomic, max_nr;
+static unsigned long total_splices, total_moves, total_splice_enomem;
+
 /* End of the last range of the model, or @dflt for an empty one. */
 static phys_addr_t last_end(const struct harness *h, phys_addr_t dflt)
 {
-	const struct mrange *r;
+	const struct phyr_model_range *r;
 
 	if (!h->m.nr)
 		return dflt;
@@ -107,8 +111,8 @@ static u64 gen_pages_len(u64 *s)
 static void gen_range(struct harness *h, phys_addr_t *addr, u64 *len,
 		      bool *p2p)
 {
-	const struct model *m = &h->m;
-	const struct mrange *last = m->nr ? &m->r[m->nr - 1] : NULL;
+	const struct phyr_model *m = &h->m;
+	const struct phyr_model_range *last = m->nr ? &m->r[m->nr - 1] : NULL;
 	u64 *s = &h->rng;
 	phys_addr_t prev_end = last ? last->addr + (phys_addr_t)last->len :
 				      (phys_addr_t)rnd(s);
@@ -201,7 +205,7 @@ static struct folio *random_folio(u64 *s)
 static unsigned long gen_pages(struct harness *h, struct page **pages,
 			       unsigned long max)
 {
-	const struct model *m = &h->m;
+	const struct phyr_model *m = &h->m;
 	u64 *s = &h->rng;
 	unsigned long n = 0, want, i, idx;
 	struct folio *folio;
@@ -245,7 +249,7 @@ static unsigned long gen_pages(struct harness *h, struct page **pages,
 		break;
 	case 4:			/* carry on from the last range */
 		if (m->nr) {
-			const struct mrange *r = &m->r[m->nr - 1];
+			const struct phyr_model_range *r = &m->r[m->nr - 1];
 			phys_addr_t end = r->addr + (phys_addr_t)r->len;
 			unsigned long pfn = PHYS_PFN(end);
 
@@ -342,6 +346,63 @@ static int op_append(struct harness *h)
 			rnd_below(&h->rng, 2) ? GFP_KERNEL : GFP_NOWAIT);
 }
 
+/*
+ * Build a second list and splice it onto @h's: empty, short or long,
+ * sometimes preloaded, starting where @h's last range ends (a merge unless
+ * P2P differs) or anywhere, sometimes long enough for the total length to
+ * overflow; and sometimes into an empty @h, which takes its storage over.
+ * The splice itself gets @h's failure injection.
+ */
+static int op_splice(struct harness *h)
+{
+	u64 *s = &h->rng;
+	unsigned long n, i;
+	struct harness src;
+	int ret = 0;
+
+	if (!h->budget && !rnd_below(s, 8))
+		ret = h_destroy(h);
+	/* Copying allocates less often than an append: fail more often. */
+	if (!h->budget && !h->inj.nth && !h->inj.permille && rnd_below(s, 2))
+		h->inj.nth = 1 + rnd_below(s, 3);
+	h_init(&src, rnd(s));
+	src.verbose = verbose;
+	src.lazy = true;
+	src.peer = h;
+	h->peer = &src;
+	n = rnd_below(s, 16) ? rnd_below(s, 6) : rnd_below(s, 1200);
+	if (!ret && h->m.nr && rnd_below(s, 2)) {
+		const struct phyr_model_range *last = &h->m.r[h->m.nr - 1];
+		bool p2p = rnd_below(s, 4) ? last->p2p : !last->p2p;
+
+		ret = h_append(&src, last_end(h, 0),
+			       rnd_below(s, 2) ? gen_pages_len(s) << PAGE_SHIFT :
+						 1 + rnd_below(s, 3 * PAGE_SIZE),
+			       p2p, GFP_KERNEL);
+	}
+	for (i = 0; i < n && !ret; i++) {
+		unsigned int r = rnd_below(&src.rng, 100);
+
+		if (r < 60)
+			ret = op_append(&src);
+		else if (r < 80)
+			ret = op_append_pages(&src, 64);
+		else if (r < 95)
+			ret = op_append_folio(&src);
+		else
+			ret = h_preload(&src, 1 + rnd_below(&src.rng, 16),
+					GFP_KERNEL);
+	}
+	src.lazy = false;
+	ret = ret || h_check(&src) ||
+	      h_splice(h, &src, rnd_below(s, 2) ? GFP_KERNEL : GFP_NOWAIT);
+	h->peer = NULL;
+	total_ops += src.nr_ops;
+	total_atomic += src.nr_atomic;
+	h_exit(&src);
+	return ret;
+}
+
 /* One random operation. */
 static int random_op(struct harness *h, unsigned long max_ranges)
 {
@@ -364,10 +425,12 @@ static int random_op(struct harness *h, unsigned long max_ranges)
 		r %= 750;		/* mostly appends after a preload */
 	if (h->m.nr > max_ranges || (h->m.length >> 63 && r < 100))
 		r = 999;
-	if (r < 380)
+	if (r < 370)
 		ret = op_append(h);
-	else if (r < 570)
+	else if (r < 560)
 		ret = op_append_pages(h, rnd_below(s, 8) ? 64 : MAX_PAGES);
+	else if (r < 580)
+		ret = op_splice(h);
 	else if (r < 750)
 		ret = op_append_folio(h);
 	else if (r < 800)
@@ -385,9 +448,6 @@ static int random_op(struct harness *h, unsigned long max_ranges)
 	memset(&h->inj, 0, sizeof(h->inj));
 	return ret;
 }
-
-static unsigned long nr_passed, nr_failed;
-static unsigned long total_ops, total_enomem, total_atomic, max_nr;
 
 static void report(const char *name, int ret)
 {
@@ -428,6 +488,9 @@ static int random_case(u64 seed, unsigned long nr_ops)
 	total_ops += h.nr_ops;
 	total_enomem += h.nr_enomem;
 	total_atomic += h.nr_atomic;
+	total_splices += h.nr_splices;
+	total_moves += h.nr_moves;
+	total_splice_enomem += h.nr_splice_enomem;
 	if (!ret)
 		ret = h_destroy(&h);
 	if (ret)
@@ -910,6 +973,116 @@ static int t_reuse(void)
 	return ret;
 }
 
+/* Fill @h with @n one-page ranges two pages apart from page @first. */
+static int fill_pages(struct harness *h, unsigned long first, unsigned long n,
+		      bool p2p)
+{
+	unsigned long i;
+	int ret = 0;
+
+	h->lazy = true;
+	for (i = 0; i < n && !ret; i++)
+		ret = h_append(h, (phys_addr_t)(first + 2 * i) << PAGE_SHIFT,
+			       PAGE_SIZE, p2p, 0);
+	h->lazy = false;
+	return ret || h_check(h);
+}
+
+/*
+ * Splices of every shape: an empty source, into an empty list (which takes
+ * the storage over), into one inline range with and without a merge, long
+ * lists meeting with a merge, across P2P and not, preloaded lists on
+ * either side, overflows, and every allocation of a long splice failing
+ * in turn.
+ */
+static int t_splice(void)
+{
+	static const unsigned long sizes[] = { 0, 1, 2, 700, 3000 };
+	const unsigned long long_src = 6 * PAGE_SIZE / 4;	/* 6+ leaves */
+	unsigned long i, j, k, nth, failed, sweeps = 0;
+	const u64 half = 1ULL << 63;
+	struct harness h, src;
+	int ret = 0;
+
+	h_init(&h, 15);
+	h_init(&src, 16);
+	h.peer = &src;
+	src.peer = &h;
+	for (i = 0; i < ARRAY_SIZE(sizes) && !ret; i++) {
+		for (j = 0; j < ARRAY_SIZE(sizes) && !ret; j++) {
+			for (k = 0; k < 8 && !ret; k++) {
+				unsigned long base = sizes[i] ? 2 * sizes[i] : 7;
+				bool p2p = k & 1;
+
+				ret = h_destroy(&h) || h_destroy(&src) ||
+				      fill_pages(&h, 1, sizes[i], false) ||
+				      (k & 4 && h_preload(&h, 3, 0)) ||
+				      (k & 2 && h_preload(&src, 5, 0));
+				/* Starts where the last range ends: merge? */
+				if (!ret && sizes[j])
+					ret = h_append(&src, (phys_addr_t)base <<
+						       PAGE_SHIFT, PAGE_SIZE,
+						       p2p, 0) ||
+					      fill_pages(&src, base + 3,
+							 sizes[j] - 1, p2p);
+				ret = ret || h_splice(&h, &src, GFP_KERNEL) ||
+				      h_check_seeks(&h, 8);
+			}
+		}
+	}
+	/* The source is reusable: fill it again, splice it again. */
+	ret = ret || fill_pages(&src, 1 << 20, 50, true) ||
+	      h_splice(&h, &src, 0) || fill_pages(&src, 1 << 21, 50, false) ||
+	      h_splice(&h, &src, 0) || h_check_seeks(&h, 8);
+	/* Back into an emptied list: moved again. */
+	ret = ret || h_destroy(&src) || h_splice(&src, &h, 0) ||
+	      h_check_seeks(&src, 8);
+	/* Lengths that overflow, and one that just fits. */
+	if (!ret && PHYS_BITS == 64)
+		ret = h_destroy(&h) || h_destroy(&src) ||
+		      h_append(&h, 0, half, false, 0) ||
+		      fill_pages(&h, 1 << 20, 500, false) ||
+		      h_append(&src, (phys_addr_t)(half >> 1),
+			       U64_MAX - h.m.length + 1, false, 0) ||
+		      H_FAILED(&h, src.m.nr == 1, "no source") ||
+		      h_splice(&h, &src, 0) || h_destroy(&src) ||
+		      fill_pages(&src, 1 << 21, 500, false) ||
+		      h_append(&src, (phys_addr_t)(half >> 1),
+			       U64_MAX - h.m.length - src.m.length, true, 0) ||
+		      h_splice(&h, &src, 0) ||
+		      H_FAILED(&h, h.m.length == U64_MAX, "no fit") ||
+		      h_append(&src, 0x1000, 1, false, 0) ||
+		      H_FAILED(&h, src.m.nr == 1, "no source") ||
+		      h_splice(&h, &src, 0) ||
+		      H_FAILED(&h, src.m.nr == 1, "no overflow");
+	/* Every allocation of a splice of long lists fails in turn. */
+	for (k = 0; k < 4 && !ret; k++) {
+		ret = h_destroy(&h) || h_destroy(&src) ||
+		      fill_pages(&h, 1, 1500, false) ||
+		      (k & 1 && h_preload(&h, 2, 0)) ||
+		      fill_pages(&src, 3001 + 2 * (k & 2), long_src, false) ||
+		      h_append(&src, 0x1000, 1ULL << 40, true, 0);
+		for (nth = 1; !ret; nth++) {
+			failed = shim_nr_failed;
+			h.inj.nth = nth;
+			ret = h_splice(&h, &src, GFP_KERNEL);
+			if (shim_nr_failed == failed)
+				break;
+			sweeps++;
+		}
+		memset(&h.inj, 0, sizeof(h.inj));
+	}
+	if (!ret && sweeps < 8)
+		ret = h_fail(&h, __FILE__, __LINE__, "only %lu failed splices",
+			     sweeps);
+	h.peer = NULL;
+	src.peer = NULL;
+	ret = ret || h_destroy(&h) || h_destroy(&src);
+	h_exit(&h);
+	h_exit(&src);
+	return ret;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -928,6 +1101,7 @@ static const struct {
 	{ "fail_nth", t_fail_nth },
 	{ "big", t_big },
 	{ "reuse", t_reuse },
+	{ "splice", t_splice },
 };
 
 int main(int argc, char **argv)
@@ -993,6 +1167,9 @@ int main(int argc, char **argv)
 		       total_ops, total_enomem);
 		printf("%lu appends checked not to allocate, up to %lu ranges\n",
 		       total_atomic, max_nr);
+		printf("harness: random: %lu splices, %lu of them storage moves, ",
+		       total_splices, total_moves);
+		printf("%lu failed by injection\n", total_splice_enomem);
 	}
 	printf("harness: %lu passed, %lu failed\n", nr_passed, nr_failed);
 	free(folios);

@@ -25,5 +25,6 @@
 #define GFP_NOWAIT		(__GFP_KSWAPD_RECLAIM)
 #define GFP_NOIO		(__GFP_RECLAIM)
 #define GFP_NOFS		(__GFP_RECLAIM | __GFP_IO)
+#define GFP_HIGHUSER		GFP_KERNEL
 
 #endif

@@ -110,6 +110,10 @@ static inline bool zone_device_pages_have_same_pgmap(const struct page *a,
 #define is_vmalloc_or_module_addr(addr)	false
 #define vmalloc_to_page(addr)	virt_to_page(addr)
 #define unpin_user_page(page)	do { } while (0)
+
+/* Folios from the simulated memory, never given back (kunit.c). */
+struct folio *folio_alloc(gfp_t gfp, unsigned int order);
+void folio_put(struct folio *folio);
 #define flush_dcache_page(page)	do { } while (0)
 
 #endif

@@ -31,6 +31,7 @@ void kmem_cache_free(struct kmem_cache *s, void *ptr);
 #define kmem_cache_zalloc(s, gfp)	kmem_cache_alloc(s, (gfp) | __GFP_ZERO)
 #define kvmalloc(size, gfp)	kmalloc(size, gfp)
 #define kvzalloc(size, gfp)	kzalloc(size, gfp)
+#define kvcalloc(n, size, gfp)	kcalloc(n, size, gfp)
 #define kvfree(ptr)		kfree(ptr)
 
 #endif
