@@ -284,10 +284,9 @@ static void phyr_piece_op(const struct phyr_dma *map, const struct phyr_piece *p
 			if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 				dma_direct_sync_single_for_cpu(dev, p->addr,
 							       p->len, dir);
-			if (is_swiotlb_buffer(dev, tlb_addr))
-				swiotlb_tbl_unmap_single(dev, tlb_addr, p->len,
-							 dir, attrs |
-							 DMA_ATTR_SKIP_CPU_SYNC);
+			/* A no-op for a piece that was not bounced. */
+			swiotlb_tbl_unmap_single(dev, tlb_addr, p->len, dir,
+						 attrs | DMA_ATTR_SKIP_CPU_SYNC);
 			break;
 		case PHYR_OP_SYNC_FOR_CPU:
 			dma_direct_sync_single_for_cpu(dev, p->addr, p->len, dir);

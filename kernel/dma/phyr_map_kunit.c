@@ -1,22 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit suite phyr_map: phyr_map() and phyr_unmap() on real devices
+ * KUnit suites for phyr_map(): phyr_map, phyr_map_debug and phyr_map_bench
  *
  * Runs in the QEMU test machine (machine/x86_64.qemu-args): two "edu" DMA
  * engines (1234:11e8), one behind a PCIe switch next to an NVMe controller
  * whose controller memory buffer (CMB) is registered as p2pdma memory, one
- * on a root port of its own.  The tests map phyr lists for an edu, check
- * the translation (iommu_iova_to_phys() for every page behind an IOMMU),
- * and make the edu really DMA through the mapped addresses and check the
- * bytes.  Which backend is exercised depends on how the machine booted:
- * with the IOMMU, with intel_iommu=off (direct, identity, real P2P DMA) or
- * with swiotlb=force as well (bounce buffering); tests that need another
- * boot are skipped, with the reason.
+ * on a root port of its own.  The tests map phyr lists for an edu into a
+ * struct phyr_dma, check the translation (iommu_iova_to_phys() for every
+ * page behind an IOMMU), and make the edu really DMA through the mapped
+ * addresses and check the bytes.  Which backend is exercised depends on
+ * how the machine booted: with the IOMMU, with intel_iommu=off (direct,
+ * identity, real P2P DMA) or with swiotlb=force as well (bounce buffering,
+ * partial syncs); tests that need another boot are skipped, with the
+ * reason.  Some tests use a KUnit device instead, which is dma-direct and
+ * coherent in every boot.
+ *
+ * phyr_map checks mappings, unmapping, partial syncs, the segments of
+ * phyr_dma_for_each_seg() against the device limits captured at map time,
+ * that one-range results allocate nothing, that a mapping state can be
+ * mapped again, and a fail_nth sweep over every failure point.
+ *
+ * phyr_map_debug checks that DMA-API debugging sees one entry per piece
+ * and reports the mistakes a driver can make with a mapping.  It provokes
+ * those reports on purpose, between the console lines "phyr_map: expected
+ * DMA-API reports: begin" and "...: end", with panic_on_warn off, and ends
+ * with "phyr_map: provoked N DMA-API errors".  It needs the suite built in
+ * and CONFIG_DMA_API_DEBUG.
+ *
+ * phyr_map_bench compares phyr_map() with dma_map_sgtable(); it runs only
+ * when booted with phyr_map_kunit.bench_mb=N.
  */
 
+#include <kunit/device.h>
 #include <kunit/test.h>
 #include <kunit/visibility.h>
-#include <linux/delay.h>
 #include <linux/device/driver.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-map-ops.h>
@@ -28,37 +45,25 @@
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
 #include <linux/mm.h>
+#include <linux/panic.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/phyr-dma.h>
+#include <linux/phyr-map-ops.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/swiotlb.h>
 #include <linux/vmalloc.h>
+#include "../../lib/test_phyr_edu.h"
 #include "debug.h"
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 
-#define EDU_VENDOR		0x1234
-#define EDU_DEVICE		0x11e8
 #define NVME_VENDOR		PCI_VENDOR_ID_REDHAT
 #define NVME_DEVICE		0x0010
-
-/* edu registers (QEMU hw/misc/edu.c) */
-#define EDU_DMA_SRC		0x80
-#define EDU_DMA_DST		0x88
-#define EDU_DMA_CNT		0x90
-#define EDU_DMA_CMD		0x98
-#define EDU_CMD_RUN		BIT(0)
-#define EDU_CMD_TO_RAM		BIT(1)	/* clear: from RAM into the edu */
-#define EDU_BUF			0x40000
-/*
- * The buffer is 4 KiB, but QEMU 7.2 rejects a transfer that reaches its
- * last byte (and stops the machine), so transfers are at most 2 KiB.
- */
-#define EDU_XFER_MAX		2048
 
 struct phyr_map_edu {
 	struct pci_dev *pdev;
@@ -74,26 +79,6 @@ static struct {
 static unsigned int bench_mb;
 module_param(bench_mb, uint, 0444);
 MODULE_PARM_DESC(bench_mb, "Size of the phyr_map_bench lists in MiB, 0 to skip");
-
-static int edu_dma(struct phyr_map_edu *edu, dma_addr_t addr, u32 off,
-		   u32 len, bool to_ram)
-{
-	unsigned long timeout = jiffies + 10 * HZ;
-
-	if (off + len > EDU_XFER_MAX)
-		return -EINVAL;
-	writeq(to_ram ? EDU_BUF + off : addr, edu->bar + EDU_DMA_SRC);
-	writeq(to_ram ? addr : EDU_BUF + off, edu->bar + EDU_DMA_DST);
-	writeq(len, edu->bar + EDU_DMA_CNT);
-	writeq(EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0),
-	       edu->bar + EDU_DMA_CMD);
-	while (readq(edu->bar + EDU_DMA_CMD) & EDU_CMD_RUN) {
-		if (time_after(jiffies, timeout))
-			return -ETIMEDOUT;
-		usleep_range(2000, 5000);
-	}
-	return 0;
-}
 
 static int phyr_map_edu_init(struct phyr_map_edu *edu, struct pci_dev *pdev)
 {
@@ -189,13 +174,15 @@ static void phyr_map_counters(struct phyr_map_counters *c)
 #endif
 }
 
-static void expect_counters(struct kunit *test,
-			    const struct phyr_map_counters *before)
+/* Everything back as in @before, but for @errors DMA-API errors provoked. */
+static void expect_counters_errors(struct kunit *test,
+				   const struct phyr_map_counters *before,
+				   u32 errors)
 {
 	struct phyr_map_counters now;
 
 	phyr_map_counters(&now);
-	KUNIT_EXPECT_EQ_MSG(test, now.dma_errors, before->dma_errors,
+	KUNIT_EXPECT_EQ_MSG(test, now.dma_errors, before->dma_errors + errors,
 			    "DMA-API debug reported errors");
 	KUNIT_EXPECT_EQ_MSG(test, now.dma_outstanding, before->dma_outstanding,
 			    "DMA-API debug entries leaked");
@@ -203,6 +190,12 @@ static void expect_counters(struct kunit *test,
 			    "IOVA leaked");
 	KUNIT_EXPECT_EQ_MSG(test, now.chunks, before->chunks,
 			    "phyr chunks leaked");
+}
+
+static void expect_counters(struct kunit *test,
+			    const struct phyr_map_counters *before)
+{
+	expect_counters_errors(test, before, 0);
 }
 
 KUNIT_DEFINE_ACTION_WRAPPER(phyr_list_destroy_action, phyr_list_destroy,
@@ -237,6 +230,39 @@ static struct phyr_list *test_list(struct kunit *test)
 	phyr_list_init(pl);
 	test_add_action(test, phyr_list_destroy_action, pl);
 	return pl;
+}
+
+static void phyr_unmap_action(void *data)
+{
+	struct phyr_dma *map = data;
+
+	if (phyr_dma_mapped(map))
+		phyr_unmap(map, 0);
+}
+
+/*
+ * A mapping state that is unmapped when the test ends, if it is still
+ * mapped then.  Get it after the memory it will map, so that it is
+ * unmapped (and bounce buffers are copied back) before that is freed.
+ */
+static struct phyr_dma *test_map_state(struct kunit *test)
+{
+	struct phyr_dma *map = kunit_kzalloc(test, sizeof(*map), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	test_add_action(test, phyr_unmap_action, map);
+	return map;
+}
+
+/* phyr_map() that must succeed. */
+static void test_map(struct kunit *test, struct device *dev,
+		     const struct phyr_list *pl, struct phyr_dma *map,
+		     enum dma_data_direction dir)
+{
+	int ret = phyr_map(dev, pl, map, dir, 0, GFP_KERNEL);
+
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
+	KUNIT_ASSERT_TRUE(test, phyr_dma_mapped(map));
 }
 
 static void free_page_action(void *page)
@@ -296,6 +322,90 @@ static struct folio **test_folios(struct kunit *test, struct phyr_list *pl,
 	return folios;
 }
 
+struct coherent_buf {
+	struct device *dev;
+	void *cpu;
+	dma_addr_t addr;
+	size_t size;
+};
+
+static void coherent_free_action(void *data)
+{
+	struct coherent_buf *buf = data;
+
+	dma_free_coherent(buf->dev, buf->size, buf->cpu, buf->addr);
+}
+
+/* A buffer of the DMA API's own, for the edu to read from or write to. */
+static struct coherent_buf *test_coherent(struct kunit *test,
+					  struct device *dev, size_t size)
+{
+	struct coherent_buf *buf = kunit_kzalloc(test, sizeof(*buf),
+						 GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	buf->cpu = dma_alloc_coherent(dev, size, &buf->addr, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf->cpu);
+	buf->dev = dev;
+	buf->size = size;
+	test_add_action(test, coherent_free_action, buf);
+	return buf;
+}
+
+/*
+ * A device that is dma-direct and coherent in every boot, also the IOMMU
+ * one, with 64-bit DMA and segment limits of its own (default ones until
+ * test_seg_limits()).
+ */
+static struct device *test_direct_dev(struct kunit *test)
+{
+	struct device_dma_parameters *parms;
+	struct device *dev;
+
+	parms = kunit_kzalloc(test, sizeof(*parms), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, parms);
+	dev = kunit_device_register(test, "phyr_dma");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	dev->dma_parms = parms;
+	KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(dev,
+							   DMA_BIT_MASK(64)));
+	KUNIT_ASSERT_FALSE(test, use_dma_iommu(dev));
+	KUNIT_ASSERT_TRUE(test, dev_is_dma_coherent(dev));
+	return dev;
+}
+
+struct seg_limits {
+	struct device *dev;
+	unsigned int max_seg;
+	unsigned long boundary;
+};
+
+static void seg_limits_restore(void *data)
+{
+	struct seg_limits *old = data;
+
+	old->dev->dma_parms->max_segment_size = old->max_seg;
+	old->dev->dma_parms->segment_boundary_mask = old->boundary;
+}
+
+/* Give @dev these segment limits until the test ends. */
+static void test_seg_limits(struct kunit *test, struct device *dev,
+			    unsigned int max_seg, unsigned long boundary)
+{
+	struct seg_limits *old = kunit_kzalloc(test, sizeof(*old), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, old);
+	KUNIT_ASSERT_NOT_NULL(test, dev->dma_parms);
+	old->dev = dev;
+	old->max_seg = dev->dma_parms->max_segment_size;
+	old->boundary = dev->dma_parms->segment_boundary_mask;
+	test_add_action(test, seg_limits_restore, old);
+	dma_set_max_seg_size(dev, max_seg);
+	dma_set_seg_boundary(dev, boundary);
+	KUNIT_ASSERT_EQ(test, dma_get_max_seg_size(dev), max_seg);
+	KUNIT_ASSERT_EQ(test, dma_get_seg_boundary(dev), boundary);
+}
+
 /* The range of @pl that contains byte @off, from @off on. */
 static struct phyr range_at(const struct phyr_list *pl, u64 off,
 			    unsigned int *flags)
@@ -309,6 +419,70 @@ static struct phyr range_at(const struct phyr_list *pl, u64 off,
 	if (flags)
 		*flags = iter.flags;
 	return r;
+}
+
+/* DMA address of byte @off of a mapping, with @len bytes contiguous there. */
+static dma_addr_t dma_at(struct kunit *test, const struct phyr_dma *map,
+			 u64 off, u64 len)
+{
+	struct phyr r = range_at(phyr_dma_list(map), off, NULL);
+
+	KUNIT_ASSERT_GE(test, r.len, len);
+	return r.addr;
+}
+
+/* Copy @len bytes at offset @off of the host memory of @pl into @buf. */
+static void list_read(struct kunit *test, const struct phyr_list *pl,
+		      u64 off, u8 *buf, u64 len)
+{
+	struct phyr_iter iter;
+	struct phyr r;
+	u64 n;
+
+	phyr_iter_init(&iter, pl);
+	KUNIT_ASSERT_TRUE(test, phyr_iter_seek(&iter, off));
+	while (len) {
+		KUNIT_ASSERT_TRUE(test, phyr_iter_next(&iter, &r));
+		n = min(len, r.len);
+		memcpy(buf, phys_to_virt(r.addr), n);
+		buf += n;
+		len -= n;
+	}
+}
+
+/* Random bytes into the host memory of @pl. */
+static void list_random(const struct phyr_list *pl)
+{
+	struct phyr_iter iter;
+	struct phyr r;
+
+	phyr_list_for_each(pl, &iter, r)
+		get_random_bytes(phys_to_virt(r.addr), r.len);
+}
+
+/* Every byte of the host memory of @pl set to @c. */
+static void list_memset(const struct phyr_list *pl, u8 c)
+{
+	struct phyr_iter iter;
+	struct phyr r;
+
+	phyr_list_for_each(pl, &iter, r)
+		memset(phys_to_virt(r.addr), c, r.len);
+}
+
+/* Byte n of the host memory of @pl set to @pattern[n % EDU_XFER_MAX]. */
+static void list_write_pattern(const struct phyr_list *pl, const u8 *pattern)
+{
+	struct phyr_iter iter;
+	struct phyr r;
+	u64 off = 0, i;
+
+	phyr_list_for_each(pl, &iter, r) {
+		u8 *p = phys_to_virt(r.addr);
+
+		for (i = 0; i < r.len; i++, off++)
+			p[i] = pattern[off % EDU_XFER_MAX];
+	}
 }
 
 /*
@@ -364,19 +538,17 @@ static void check_translation(struct kunit *test, struct device *dev,
  * through its buffer: one DMA read from host memory, one DMA write.
  */
 static void edu_copy(struct kunit *test, struct phyr_map_edu *edu,
-		     const struct phyr_list *dma, u64 src, u64 dst, u32 len)
+		     const struct phyr_dma *map, u64 src, u64 dst, u32 len)
 {
-	struct phyr s = range_at(dma, src, NULL);
-	struct phyr d = range_at(dma, dst, NULL);
+	dma_addr_t s = dma_at(test, map, src, len);
+	dma_addr_t d = dma_at(test, map, dst, len);
 	u32 done, n;
 
-	KUNIT_ASSERT_GE(test, s.len, (u64)len);
-	KUNIT_ASSERT_GE(test, d.len, (u64)len);
 	for (done = 0; done < len; done += n) {
 		n = min(len - done, EDU_XFER_MAX);
-		KUNIT_ASSERT_EQ(test, 0, edu_dma(edu, s.addr + done, 0, n,
+		KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar, s + done, 0, n,
 						 false));
-		KUNIT_ASSERT_EQ(test, 0, edu_dma(edu, d.addr + done, 0, n,
+		KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar, d + done, 0, n,
 						 true));
 	}
 }
@@ -396,7 +568,7 @@ static void *cpu_ptr(struct kunit *test, const struct phyr_list *pl, u64 off)
  */
 static void check_edu_roundtrip(struct kunit *test, struct phyr_map_edu *edu,
 				const struct phyr_list *pl,
-				const struct phyr_list *dma, u32 len)
+				const struct phyr_dma *map, u32 len)
 {
 	u64 total = phyr_list_length(pl);
 	u64 samples[][2] = {
@@ -417,10 +589,9 @@ static void check_edu_roundtrip(struct kunit *test, struct phyr_map_edu *edu,
 		get_random_bytes(pattern, len);
 		memcpy(s, pattern, len);
 		memset(d, 0, len);
-		phyr_sync_for_device(&edu->pdev->dev, pl, dma,
-				     DMA_BIDIRECTIONAL);
-		edu_copy(test, edu, dma, src, dst, len);
-		phyr_sync_for_cpu(&edu->pdev->dev, pl, dma, DMA_BIDIRECTIONAL);
+		phyr_sync_for_device(map, 0, phyr_dma_length(map));
+		edu_copy(test, edu, map, src, dst, len);
+		phyr_sync_for_cpu(map, 0, phyr_dma_length(map));
 		KUNIT_EXPECT_EQ_MSG(test, memcmp(d, pattern, len), 0,
 				    "sample %u: %u bytes from %llu to %llu",
 				    i, len, src, dst);
@@ -434,7 +605,8 @@ static void phyr_test_map_pages(struct kunit *test)
 	struct phyr_list *pl = test_list(test);
 	struct iommu_domain *domain = NULL;
 	struct phyr_map_counters before;
-	struct phyr_list *dma;
+	const struct phyr_list *dma;
+	struct phyr_dma *map;
 	struct phyr first;
 
 	if (use_dma_iommu(dev))
@@ -443,23 +615,25 @@ static void phyr_test_map_pages(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, phyr_list_nr_ranges(pl), 64UL);
 	phyr_map_counters(&before);
 
-	dma = phyr_map(dev, pl, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
-	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(dma), "phyr_map: %pe", dma);
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
+	dma = phyr_dma_list(map);
 	KUNIT_EXPECT_EQ(test, phyr_list_length(dma), phyr_list_length(pl));
+	KUNIT_EXPECT_EQ(test, phyr_dma_length(map), phyr_list_length(pl));
 	if (use_dma_iommu(dev)) {
 		/* Page-aligned ranges map linearly: one DMA range. */
-		KUNIT_EXPECT_PTR_NE(test, dma, pl);
+		KUNIT_EXPECT_PTR_NE(test, dma, (const struct phyr_list *)pl);
 		KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(dma), 1UL);
 		KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(dma), (size_t)0);
 	} else if (!is_swiotlb_force_bounce(dev)) {
-		KUNIT_EXPECT_PTR_EQ(test, dma, pl);
+		KUNIT_EXPECT_PTR_EQ(test, dma, (const struct phyr_list *)pl);
 	} else {
-		KUNIT_EXPECT_PTR_NE(test, dma, pl);
+		KUNIT_EXPECT_PTR_NE(test, dma, (const struct phyr_list *)pl);
 	}
 	check_translation(test, dev, pl, dma);
-	check_edu_roundtrip(test, edu, pl, dma, PAGE_SIZE);
+	check_edu_roundtrip(test, edu, pl, map, PAGE_SIZE);
 	first = range_at(dma, 0, NULL);
-	phyr_unmap(dev, pl, dma, DMA_BIDIRECTIONAL, 0);
+	phyr_unmap(map, 0);
 
 	if (domain)
 		KUNIT_EXPECT_EQ(test, (u64)iommu_iova_to_phys(domain, first.addr),
@@ -473,7 +647,7 @@ static void phyr_test_map_identity(struct kunit *test)
 	struct device *dev = &edu->pdev->dev;
 	struct phyr_list *pl = test_list(test);
 	struct phyr_map_counters before;
-	struct phyr_list *dma;
+	struct phyr_dma *map;
 	unsigned long nr;
 
 	if (use_dma_iommu(dev))
@@ -485,12 +659,14 @@ static void phyr_test_map_identity(struct kunit *test)
 	nr = phyr_list_nr_ranges(pl);
 	phyr_map_counters(&before);
 
-	dma = phyr_map(dev, pl, DMA_TO_DEVICE, 0, GFP_KERNEL);
-	KUNIT_EXPECT_PTR_EQ(test, dma, pl);
-	phyr_unmap(dev, pl, dma, DMA_TO_DEVICE, 0);
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_TO_DEVICE);
+	KUNIT_EXPECT_PTR_EQ(test, phyr_dma_list(map),
+			    (const struct phyr_list *)pl);
+	phyr_unmap(map, 0);
 	/* The list was not touched and nothing was allocated for it. */
 	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(pl), nr);
-	KUNIT_EXPECT_FALSE(test, phyr_list_is_dma(pl));
+	KUNIT_EXPECT_FALSE(test, pl->flags & PHYR_LIST_DMA);
 	expect_counters(test, &before);
 }
 
@@ -500,28 +676,30 @@ static void phyr_test_map_folios(struct kunit *test)
 	struct device *dev = &edu->pdev->dev;
 	struct phyr_list *pl = test_list(test);
 	struct phyr_map_counters before;
-	struct phyr_list *dma;
+	const struct phyr_list *dma;
+	struct phyr_dma *map;
 	struct phyr c, d;
 
 	test_folios(test, pl, 4, get_order(SZ_2M));
 	phyr_map_counters(&before);
 
-	dma = phyr_map(dev, pl, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
-	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(dma), "phyr_map: %pe", dma);
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
+	dma = phyr_dma_list(map);
 	check_translation(test, dev, pl, dma);
 	if (use_dma_iommu(dev)) {
 		c = range_at(pl, 0, NULL);
 		d = range_at(dma, 0, NULL);
 		KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(dma), 1UL);
-		kunit_info(test, "IOMMU page sizes %#lx, IOVA %pad for %pa\n",
+		kunit_info(test, "IOMMU page sizes %#lx, IOVA %pa for %pa\n",
 			   iommu_get_dma_domain(dev)->pgsize_bitmap, &d.addr,
 			   &c.addr);
 		/* Congruent modulo 2 MiB: the IOMMU can use 2 MiB pages. */
 		KUNIT_EXPECT_EQ(test, d.addr & (SZ_2M - 1),
-				(dma_addr_t)(c.addr & (SZ_2M - 1)));
+				c.addr & (SZ_2M - 1));
 	}
-	check_edu_roundtrip(test, edu, pl, dma, PAGE_SIZE);
-	phyr_unmap(dev, pl, dma, DMA_BIDIRECTIONAL, 0);
+	check_edu_roundtrip(test, edu, pl, map, PAGE_SIZE);
+	phyr_unmap(map, 0);
 	expect_counters(test, &before);
 }
 
@@ -532,8 +710,8 @@ static void phyr_test_map_unaligned(struct kunit *test)
 	struct device *dev = &edu->pdev->dev;
 	struct phyr_list *pl = test_list(test);
 	struct phyr_map_counters before;
+	struct phyr_dma *map;
 	struct page **pages;
-	struct phyr_list *dma;
 	int i;
 
 	pages = scattered_pages(test, test_list(test), 4);
@@ -542,18 +720,20 @@ static void phyr_test_map_unaligned(struct kunit *test)
 			       PAGE_SIZE - 200 * i - 3);
 	phyr_map_counters(&before);
 
-	dma = phyr_map(dev, pl, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
-	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(dma), "phyr_map: %pe", dma);
-	KUNIT_EXPECT_EQ(test, phyr_list_length(dma), phyr_list_length(pl));
-	check_translation(test, dev, pl, dma);
-	check_edu_roundtrip(test, edu, pl, dma, 1000);
-	phyr_unmap(dev, pl, dma, DMA_BIDIRECTIONAL, 0);
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_EQ(test, phyr_list_length(phyr_dma_list(map)),
+			phyr_list_length(pl));
+	check_translation(test, dev, pl, phyr_dma_list(map));
+	check_edu_roundtrip(test, edu, pl, map, 1000);
+	phyr_unmap(map, 0);
 	expect_counters(test, &before);
 }
 
 /*
  * An untrusted device behind the IOMMU must not see memory outside the
  * list: granule-aligned ranges are mapped, others refused, not exposed.
+ * The refused mapping leaves the state unmapped, and it maps the next.
  */
 static void phyr_test_map_untrusted(struct kunit *test)
 {
@@ -562,8 +742,9 @@ static void phyr_test_map_untrusted(struct kunit *test)
 	struct phyr_list *aligned = test_list(test);
 	struct phyr_list *pl = test_list(test);
 	struct phyr_map_counters before;
-	struct phyr_list *dma;
+	struct phyr_dma *map;
 	struct page **pages;
+	int ret;
 
 	if (!use_dma_iommu(dev))
 		kunit_skip(test, "edu is not behind an IOMMU");
@@ -571,20 +752,22 @@ static void phyr_test_map_untrusted(struct kunit *test)
 	test_add_range(test, pl, page_to_phys(pages[0]), PAGE_SIZE);
 	test_add_range(test, pl, page_to_phys(pages[1]) + 64, 512);
 	phyr_map_counters(&before);
+	map = test_map_state(test);
 
 	edu->pdev->untrusted = 1;
-	dma = phyr_map(dev, pl, DMA_FROM_DEVICE, 0, GFP_KERNEL);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(dma), -EOPNOTSUPP);
-	if (!IS_ERR(dma))
-		phyr_unmap(dev, pl, dma, DMA_FROM_DEVICE, 0);
+	ret = phyr_map(dev, pl, map, DMA_FROM_DEVICE, 0, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, ret, -EOPNOTSUPP);
+	if (!ret)
+		phyr_unmap(map, 0);
+	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
 	expect_counters(test, &before);
 
-	dma = phyr_map(dev, aligned, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
+	ret = phyr_map(dev, aligned, map, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
 	edu->pdev->untrusted = 0;
-	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(dma), "phyr_map: %pe", dma);
-	check_translation(test, dev, aligned, dma);
-	check_edu_roundtrip(test, edu, aligned, dma, PAGE_SIZE);
-	phyr_unmap(dev, aligned, dma, DMA_BIDIRECTIONAL, 0);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
+	check_translation(test, dev, aligned, phyr_dma_list(map));
+	check_edu_roundtrip(test, edu, aligned, map, PAGE_SIZE);
+	phyr_unmap(map, 0);
 	expect_counters(test, &before);
 }
 
@@ -595,10 +778,11 @@ static void phyr_test_map_bounce(struct kunit *test)
 	struct device *dev = &edu->pdev->dev;
 	struct phyr_list *pl = test_list(test);
 	struct phyr_map_counters before;
-	struct phyr_list *dma;
-	struct phyr_iter iter;
+	struct phyr_dma_iter diter;
 	u8 *src, *dst, *pattern;
-	struct phyr d;
+	struct phyr_dma *map;
+	dma_addr_t addr;
+	u64 len, total;
 
 	if (use_dma_iommu(dev) || !is_swiotlb_force_bounce(dev))
 		kunit_skip(test, "needs swiotlb=force without an IOMMU");
@@ -606,11 +790,12 @@ static void phyr_test_map_bounce(struct kunit *test)
 	test_folios(test, pl, 1, get_order(SZ_1M));
 	phyr_map_counters(&before);
 
-	dma = phyr_map(dev, pl, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
-	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(dma), "phyr_map: %pe", dma);
-	KUNIT_EXPECT_PTR_NE(test, dma, pl);
-	phyr_list_for_each(dma, &iter, d) {
-		phys_addr_t bounce = dma_to_phys(dev, d.addr);
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_PTR_NE(test, phyr_dma_list(map),
+			    (const struct phyr_list *)pl);
+	phyr_dma_for_each_range(map, &diter, addr, len) {
+		phys_addr_t bounce = dma_to_phys(dev, addr);
 
 		KUNIT_EXPECT_TRUE(test, !!swiotlb_find_pool(dev, bounce));
 	}
@@ -623,16 +808,17 @@ static void phyr_test_map_bounce(struct kunit *test)
 	dst = cpu_ptr(test, pl, 5 * PAGE_SIZE);
 	memcpy(src, pattern, PAGE_SIZE);
 	memset(dst, 0, PAGE_SIZE);
-	phyr_sync_for_device(dev, pl, dma, DMA_BIDIRECTIONAL);
-	edu_copy(test, edu, dma, 0, 5 * PAGE_SIZE, PAGE_SIZE);
+	total = phyr_dma_length(map);
+	phyr_sync_for_device(map, 0, total);
+	edu_copy(test, edu, map, 0, 5 * PAGE_SIZE, PAGE_SIZE);
 	KUNIT_EXPECT_NE_MSG(test, memcmp(dst, pattern, PAGE_SIZE), 0,
 			    "DMA went to the original page, not a bounce buffer");
-	phyr_sync_for_cpu(dev, pl, dma, DMA_BIDIRECTIONAL);
+	phyr_sync_for_cpu(map, 0, total);
 	KUNIT_EXPECT_EQ(test, memcmp(dst, pattern, PAGE_SIZE), 0);
 
 	/* Across the pieces of the 1 MiB folio, which is bounced in parts. */
-	check_edu_roundtrip(test, edu, pl, dma, PAGE_SIZE);
-	phyr_unmap(dev, pl, dma, DMA_BIDIRECTIONAL, 0);
+	check_edu_roundtrip(test, edu, pl, map, PAGE_SIZE);
+	phyr_unmap(map, 0);
 	expect_counters(test, &before);
 }
 
@@ -671,10 +857,12 @@ static void phyr_test_map_p2p(struct kunit *test)
 	struct phyr_list *pl = test_list(test);
 	struct phyr_map_counters before;
 	struct page **host, *cmb_page;
+	const struct phyr_list *dma;
+	struct phyr_dma *map;
 	unsigned int flags;
 	u8 *pattern, *back;
-	struct phyr_list *dma;
 	struct phyr r;
+	u64 total;
 	void *cmb;
 
 	cmb = cmb_alloc(test, 4 * PAGE_SIZE);
@@ -688,9 +876,11 @@ static void phyr_test_map_p2p(struct kunit *test)
 			    "edu and CMB are behind one switch");
 	phyr_map_counters(&before);
 
-	dma = phyr_map(dev, pl, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
-	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(dma), "phyr_map: %pe", dma);
-	KUNIT_EXPECT_PTR_NE(test, dma, pl);
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
+	dma = phyr_dma_list(map);
+	total = phyr_dma_length(map);
+	KUNIT_EXPECT_PTR_NE(test, dma, (const struct phyr_list *)pl);
 	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(dma), 3UL);
 	r = range_at(dma, PAGE_SIZE, &flags);
 	KUNIT_EXPECT_EQ(test, r.addr,
@@ -704,7 +894,7 @@ static void phyr_test_map_p2p(struct kunit *test)
 		 * QEMU's VT-d translates every DMA of the edu, bus addresses
 		 * included, so real P2P DMA is tested without the IOMMU.
 		 */
-		phyr_unmap(dev, pl, dma, DMA_BIDIRECTIONAL, 0);
+		phyr_unmap(map, 0);
 		expect_counters(test, &before);
 		return;
 	}
@@ -718,8 +908,8 @@ static void phyr_test_map_p2p(struct kunit *test)
 	get_random_bytes(pattern, PAGE_SIZE);
 	memcpy(page_address(host[0]), pattern, PAGE_SIZE);
 	memset_io((void __iomem *)cmb, 0, PAGE_SIZE);
-	phyr_sync_for_device(dev, pl, dma, DMA_BIDIRECTIONAL);
-	edu_copy(test, edu, dma, 0, PAGE_SIZE, PAGE_SIZE);
+	phyr_sync_for_device(map, 0, total);
+	edu_copy(test, edu, map, 0, PAGE_SIZE, PAGE_SIZE);
 	memcpy_fromio(back, (void __iomem *)cmb, PAGE_SIZE);
 	KUNIT_EXPECT_EQ_MSG(test, memcmp(back, pattern, PAGE_SIZE), 0,
 			    "host to CMB through the P2P bus address");
@@ -728,13 +918,13 @@ static void phyr_test_map_p2p(struct kunit *test)
 	get_random_bytes(pattern, PAGE_SIZE);
 	memcpy_toio((void __iomem *)cmb, pattern, PAGE_SIZE);
 	memset(page_address(host[1]), 0, PAGE_SIZE);
-	edu_copy(test, edu, dma, PAGE_SIZE, 2 * PAGE_SIZE, PAGE_SIZE);
-	phyr_sync_for_cpu(dev, pl, dma, DMA_BIDIRECTIONAL);
+	edu_copy(test, edu, map, PAGE_SIZE, 2 * PAGE_SIZE, PAGE_SIZE);
+	phyr_sync_for_cpu(map, 0, total);
 	KUNIT_EXPECT_EQ_MSG(test, memcmp(page_address(host[1]), pattern,
 					 PAGE_SIZE), 0,
 			    "CMB to host through the P2P bus address");
 
-	phyr_unmap(dev, pl, dma, DMA_BIDIRECTIONAL, 0);
+	phyr_unmap(map, 0);
 	expect_counters(test, &before);
 }
 
@@ -746,8 +936,9 @@ static void phyr_test_map_p2p_unreachable(struct kunit *test)
 	struct phyr_list *pl = test_list(test);
 	struct phyr_map_counters before;
 	struct page *cmb_page;
-	struct phyr_list *dma;
+	struct phyr_dma *map;
 	void *cmb;
+	int ret;
 
 	cmb = cmb_alloc(test, PAGE_SIZE);
 	cmb_page = virt_to_page(cmb);
@@ -757,10 +948,12 @@ static void phyr_test_map_p2p_unreachable(struct kunit *test)
 	scattered_pages(test, pl, 3);
 	phyr_map_counters(&before);
 
-	dma = phyr_map(dev, pl, DMA_TO_DEVICE, 0, GFP_KERNEL);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(dma), -EREMOTEIO);
-	if (!IS_ERR(dma))
-		phyr_unmap(dev, pl, dma, DMA_TO_DEVICE, 0);
+	map = test_map_state(test);
+	ret = phyr_map(dev, pl, map, DMA_TO_DEVICE, 0, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, ret, -EREMOTEIO);
+	if (!ret)
+		phyr_unmap(map, 0);
+	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
 	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(pl), 7UL);
 	expect_counters(test, &before);
 }
@@ -785,30 +978,34 @@ static void phyr_snapshot(const struct phyr_list *pl,
 /*
  * Fail every failure point of a phyr_map() in turn (current->fail_nth
  * reaches the phyr_map and phyr list fault points): each failure must
- * return -ENOMEM and leave nothing behind; the sweep ends with success.
+ * return -ENOMEM, leave the state unmapped and nothing behind; the sweep
+ * ends with success.
  */
 static void phyr_map_fail_sweep(struct kunit *test, struct device *dev,
-				struct phyr_list *pl, unsigned int min_points)
+				const struct phyr_list *pl,
+				unsigned int min_points)
 {
+	struct phyr_dma *map = test_map_state(test);
 	struct phyr_list_snapshot snap, now;
 	struct phyr_map_counters before;
-	struct phyr_list *dma = NULL;
 	unsigned int n, left;
+	int ret = -ENOMEM;
 
 	phyr_snapshot(pl, &snap);
 	phyr_map_counters(&before);
 	for (n = 1; n < 10000; n++) {
 		current->fail_nth = n;
-		dma = phyr_map(dev, pl, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
+		ret = phyr_map(dev, pl, map, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
 		left = current->fail_nth;
 		current->fail_nth = 0;
-		if (!IS_ERR(dma)) {
+		if (!ret) {
 			KUNIT_EXPECT_NE_MSG(test, left, 0U,
 					    "success with a failure injected");
 			break;
 		}
-		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(dma), (long)-ENOMEM,
-				    "failure point %u", n);
+		KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM, "failure point %u", n);
+		KUNIT_EXPECT_FALSE_MSG(test, phyr_dma_mapped(map),
+				       "mapped after failure point %u", n);
 		phyr_snapshot(pl, &now);
 		KUNIT_EXPECT_EQ(test, now.length, snap.length);
 		KUNIT_EXPECT_EQ(test, now.nr_ranges, snap.nr_ranges);
@@ -816,16 +1013,18 @@ static void phyr_map_fail_sweep(struct kunit *test, struct device *dev,
 		KUNIT_EXPECT_EQ(test, now.last.addr, snap.last.addr);
 		expect_counters(test, &before);
 	}
-	KUNIT_ASSERT_FALSE(test, IS_ERR(dma));
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
 	kunit_info(test, "%u failure points, then success", n - 1);
 	KUNIT_EXPECT_GE(test, n - 1, min_points);
-	check_translation(test, dev, pl, dma);
-	phyr_unmap(dev, pl, dma, DMA_BIDIRECTIONAL, 0);
+	check_translation(test, dev, pl, phyr_dma_list(map));
+	phyr_unmap(map, 0);
+	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
 	expect_counters(test, &before);
 }
 #else
 static void phyr_map_fail_sweep(struct kunit *test, struct device *dev,
-				struct phyr_list *pl, unsigned int min_points)
+				const struct phyr_list *pl,
+				unsigned int min_points)
 {
 	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 }
@@ -844,11 +1043,11 @@ static void phyr_test_map_fail_nth(struct kunit *test)
 	for (i = 0; i < 300; i++)
 		test_add_range(test, pl, page_to_phys(pages[i]) + 8, 2048);
 	if (use_dma_iommu(dev))
-		/* result, IOVA, 300 iommu_map, sync, result chunks */
-		min_points = 1 + 1 + 300 + 1 + 2;
+		/* IOVA, 300 iommu_map, sync, result chunks */
+		min_points = 1 + 300 + 1 + 2;
 	else if (is_swiotlb_force_bounce(dev))
-		/* result, 300 swiotlb_map; the bounce slots may merge */
-		min_points = 1 + 300;
+		/* 300 swiotlb_map; the bounce slots may merge */
+		min_points = 300;
 	else
 		/* the identity mapping cannot fail */
 		min_points = 0;
@@ -875,40 +1074,539 @@ static void phyr_test_map_fail_nth_p2p(struct kunit *test)
 		cmb_page = virt_to_page(cmb) + (i / 11) % 64;
 		test_add_page(test, pl, cmb_page);
 	}
-	phyr_map_fail_sweep(test, dev, pl, 3);
+	/* At least two result chunks; the state itself is not allocated. */
+	phyr_map_fail_sweep(test, dev, pl, 2);
 }
 
-/* Segment limits apply at iteration time. */
+/*
+ * Segment limits, on two DMA ranges with known addresses: an identity
+ * mapping for a device with a 12 KiB maximum segment and a 16 KiB
+ * boundary, of ranges placed like 0x101000+0x10000 and 0x203f00+0x5000.
+ */
 static void phyr_test_seg_iter(struct kunit *test)
 {
-	struct phyr_map_edu *edu = need_edu(test, &env.sw);
-	struct device *dev = &edu->pdev->dev;
-	struct phyr_list *dma = test_list(test);
-	unsigned int old_max = dma_get_max_seg_size(dev);
-	unsigned long old_boundary = dma_get_seg_boundary(dev);
-	struct phyr_seg_iter siter;
-	u64 len, total = 0, nr = 0;
+	struct device *dev = test_direct_dev(test);
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before;
+	struct phyr_dma_iter diter;
 	dma_addr_t addr, expect;
+	u64 len, total = 0, nr = 0;
+	struct phyr_dma *map;
+	struct folio **folio;
+	phys_addr_t base;
 
-	test_add_range(test, dma, 0x101000, 0x10000);
-	test_add_range(test, dma, 0x203f00, 0x5000);
-	dma_set_max_seg_size(dev, 0x3000);
-	dma_set_seg_boundary(dev, 0x3fff);
-	expect = 0x101000;
-	phyr_list_for_each_dma_seg(dev, dma, &siter, addr, len) {
+	if (is_swiotlb_force_bounce(dev))
+		kunit_skip(test, "swiotlb=force: DMA addresses are bounce buffers");
+	/* 256 KiB aligned, so that the ranges are where the boundaries are. */
+	folio = test_folios(test, test_list(test), 1, get_order(SZ_256K));
+	base = page_to_phys(folio_page(folio[0], 0));
+	test_add_range(test, pl, base + 0x1000, 0x10000);
+	test_add_range(test, pl, base + 0x23f00, 0x5000);
+	test_seg_limits(test, dev, 0x3000, 0x3fff);
+	phyr_map_counters(&before);
+
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_TO_DEVICE);
+	KUNIT_ASSERT_PTR_EQ(test, phyr_dma_list(map),
+			    (const struct phyr_list *)pl);
+	expect = base + 0x1000;
+	phyr_dma_for_each_seg(map, &diter, addr, len) {
 		KUNIT_EXPECT_LE(test, len, 0x3000ULL);
 		KUNIT_EXPECT_EQ(test, addr >> 14, (addr + len - 1) >> 14);
 		if (addr != expect)
-			KUNIT_EXPECT_EQ(test, addr, (dma_addr_t)0x203f00);
+			KUNIT_EXPECT_EQ(test, addr,
+					(dma_addr_t)(base + 0x23f00));
 		expect = addr + len;
 		total += len;
 		nr++;
 	}
-	dma_set_max_seg_size(dev, old_max);
-	dma_set_seg_boundary(dev, old_boundary);
-	KUNIT_EXPECT_EQ(test, total, phyr_list_length(dma));
+	KUNIT_EXPECT_EQ(test, total, phyr_list_length(pl));
 	/* 0x10000 in 4 KiB-aligned 16 KiB windows: 8 segments; then 4. */
 	KUNIT_EXPECT_EQ(test, nr, 12ULL);
+	KUNIT_EXPECT_EQ(test, phyr_dma_nr_segs(map), 12UL);
+	phyr_unmap(map, 0);
+	expect_counters(test, &before);
+}
+
+struct test_seg {
+	dma_addr_t addr;
+	u64 len;
+};
+
+/*
+ * Check the segments of @map, as collected from phyr_dma_for_each_seg(),
+ * against the limits @max_seg and @boundary the device had at phyr_map():
+ * each fits them, and together they are the raw DMA ranges cut exactly
+ * where the first limit is reached and nowhere else.
+ */
+static void check_segs(struct kunit *test, const struct phyr_dma *map,
+		       const struct test_seg *segs, unsigned long nr,
+		       u64 max_seg, u64 boundary)
+{
+	unsigned long i, bad_fit = 0, bad_cut = 0;
+	struct phyr_dma_iter diter;
+	u64 len, done, want;
+	dma_addr_t addr;
+
+	for (i = 0; i < nr; i++) {
+		u64 first = segs[i].addr, last = first + segs[i].len - 1;
+
+		if (!segs[i].len || segs[i].len > max_seg ||
+		    (first & ~boundary) != (last & ~boundary))
+			bad_fit++;
+	}
+	i = 0;
+	phyr_dma_for_each_range(map, &diter, addr, len) {
+		for (done = 0; done < len; done += want, i++) {
+			u64 at = addr + done;
+
+			want = min(len - done, max_seg);
+			if (boundary != U64_MAX)
+				want = min(want, boundary - (at & boundary) + 1);
+			if (i >= nr || segs[i].addr != at || segs[i].len != want)
+				bad_cut++;
+		}
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad_fit, 0UL,
+			    "of %lu segments break max %#llx, boundary %#llx",
+			    nr, max_seg, boundary);
+	KUNIT_EXPECT_EQ_MSG(test, bad_cut, 0UL,
+			    "of %lu segments are not the ranges cut at the limits",
+			    nr);
+	KUNIT_EXPECT_EQ_MSG(test, i, nr, "segments for the DMA ranges");
+}
+
+/*
+ * Make the edu read @len bytes at DMA address @addr (into its buffer and
+ * from there into @scratch) and compare them with the bytes at offset
+ * @off of the host memory of @pl.
+ */
+static bool edu_reads(struct kunit *test, struct phyr_map_edu *edu,
+		      struct coherent_buf *scratch, dma_addr_t addr,
+		      const struct phyr_list *pl, u64 off, u32 len, u8 *expect)
+{
+	KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar, addr, 0, len, false));
+	memset(scratch->cpu, 0, len);
+	KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar, scratch->addr, 0, len,
+					 true));
+	list_read(test, pl, off, expect, len);
+	return !memcmp(scratch->cpu, expect, len);
+}
+
+/*
+ * phyr_dma_for_each_seg() yields segments that fit the edu's limits as
+ * phyr_map() found them, cut from the raw ranges at exactly the right
+ * places, and the edu reads the right bytes at each; limits changed after
+ * phyr_map() do not apply to the mapping.
+ */
+static void phyr_test_seg_limits(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct phyr_list *pl = test_list(test);
+	const unsigned long boundary = SZ_16K - 1;
+	const unsigned int max_seg = SZ_8K + SZ_4K;
+	bool long_range = false, straddle = false;
+	unsigned long nr = 0, i = 0, bad = 0;
+	struct phyr_map_counters before;
+	struct coherent_buf *scratch;
+	struct phyr_dma_iter diter;
+	struct test_seg *segs;
+	struct folio **folio;
+	struct phyr_dma *map;
+	dma_addr_t addr;
+	u64 len, off;
+	u8 *expect;
+	u32 n;
+
+	test_seg_limits(test, dev, max_seg, boundary);
+	test_folios(test, pl, 2, get_order(SZ_64K));
+	/* 512 bytes across a 16 KiB boundary of physical memory */
+	folio = test_folios(test, test_list(test), 1, get_order(SZ_32K));
+	test_add_range(test, pl, page_to_phys(folio_page(folio[0], 0)) +
+		       SZ_16K - 256, 512);
+	test_folios(test, pl, 1, get_order(SZ_64K));
+	list_random(pl);
+	scratch = test_coherent(test, dev, EDU_XFER_MAX);
+	expect = kunit_kmalloc(test, EDU_XFER_MAX, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, expect);
+	phyr_map_counters(&before);
+
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_TO_DEVICE);
+	check_translation(test, dev, pl, phyr_dma_list(map));
+	/* The mapping exercises both limits. */
+	phyr_dma_for_each_range(map, &diter, addr, len) {
+		long_range |= len > max_seg;
+		straddle |= (addr & ~(u64)boundary) !=
+			    ((addr + len - 1) & ~(u64)boundary);
+	}
+	KUNIT_ASSERT_TRUE_MSG(test, long_range, "a DMA range above max_seg");
+	KUNIT_ASSERT_TRUE_MSG(test, straddle, "a DMA range across a boundary");
+
+	phyr_dma_for_each_seg(map, &diter, addr, len)
+		nr++;
+	KUNIT_EXPECT_EQ(test, phyr_dma_nr_segs(map), nr);
+	segs = kunit_kcalloc(test, nr, sizeof(*segs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, segs);
+	phyr_dma_for_each_seg(map, &diter, addr, len) {
+		if (i < nr)
+			segs[i] = (struct test_seg){ .addr = addr, .len = len };
+		i++;
+	}
+	KUNIT_ASSERT_EQ(test, i, nr);
+	check_segs(test, map, segs, nr, max_seg, boundary);
+
+	/* The edu reads the first and the last bytes of every segment. */
+	for (i = 0, off = 0; i < nr; off += segs[i].len, i++) {
+		n = min_t(u64, segs[i].len, EDU_XFER_MAX);
+		if (!edu_reads(test, edu, scratch, segs[i].addr, pl, off, n,
+			       expect))
+			bad++;
+		if (segs[i].len > n &&
+		    !edu_reads(test, edu, scratch, segs[i].addr +
+			       segs[i].len - n, pl, off + segs[i].len - n, n,
+			       expect))
+			bad++;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0UL, "of %lu segments read wrong bytes",
+			    nr);
+
+	/* Limits set after phyr_map() are not this mapping's. */
+	dma_set_max_seg_size(dev, PAGE_SIZE);
+	dma_set_seg_boundary(dev, PAGE_SIZE - 1);
+	i = 0;
+	bad = 0;
+	phyr_dma_for_each_seg(map, &diter, addr, len) {
+		if (i >= nr || segs[i].addr != addr || segs[i].len != len)
+			bad++;
+		i++;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0UL,
+			    "segments changed with the device's limits");
+	KUNIT_EXPECT_EQ(test, i, nr);
+	KUNIT_EXPECT_EQ(test, phyr_dma_nr_segs(map), nr);
+
+	phyr_unmap(map, 0);
+	expect_counters(test, &before);
+}
+
+/*
+ * Partial syncs under swiotlb=force: the bytes of the mapping are bounced,
+ * so what a sync copies shows.  Outside the window the bytes must still
+ * be WINDOW_FILL, what they were before the DMA; inside it they are the
+ * pattern of the edu's buffer, byte n of the mapping being
+ * pattern[n % EDU_XFER_MAX].  The window starts in the middle of the
+ * first page and crosses two range boundaries of the scattered pages.
+ */
+#define WINDOW_FILL	0x5a
+#define WINDOW_OFF	(PAGE_SIZE / 2 + 100)
+#define WINDOW_LEN	(2 * PAGE_SIZE)
+
+struct window_tally {
+	unsigned long bad_in;
+	unsigned long bad_out;
+};
+
+/* A random pattern without WINDOW_FILL in it. */
+static u8 *window_pattern(struct kunit *test)
+{
+	u8 *pattern = kunit_kmalloc(test, EDU_XFER_MAX, GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, pattern);
+	get_random_bytes(pattern, EDU_XFER_MAX);
+	for (i = 0; i < EDU_XFER_MAX; i++)
+		if (pattern[i] == WINDOW_FILL)
+			pattern[i] = WINDOW_FILL ^ 0xff;
+	return pattern;
+}
+
+/* Tally byte @o, @got, against the window [@off, @off + @len). */
+static void window_byte(struct window_tally *t, u64 o, u8 got, u64 off,
+			u64 len, const u8 *pattern)
+{
+	bool in = o >= off && o - off < len;
+
+	if (got == (in ? pattern[o % EDU_XFER_MAX] : WINDOW_FILL))
+		return;
+	if (in)
+		t->bad_in++;
+	else
+		t->bad_out++;
+}
+
+static void expect_window(struct kunit *test, const struct window_tally *t,
+			  u64 off, u64 len, const char *what)
+{
+	KUNIT_EXPECT_EQ_MSG(test, t->bad_in, 0UL,
+			    "%s: bytes in the window [%llu, %llu) not synced",
+			    what, off, off + len);
+	KUNIT_EXPECT_EQ_MSG(test, t->bad_out, 0UL,
+			    "%s: bytes outside the window [%llu, %llu) synced",
+			    what, off, off + len);
+}
+
+/* What the CPU sees of @pl. */
+static void check_window_cpu(struct kunit *test, const struct phyr_list *pl,
+			     u64 off, u64 len, const u8 *pattern,
+			     const char *what)
+{
+	struct window_tally t = {};
+	struct phyr_iter iter;
+	u64 o = 0, i;
+	struct phyr r;
+
+	phyr_list_for_each(pl, &iter, r) {
+		const u8 *p = phys_to_virt(r.addr);
+
+		for (i = 0; i < r.len; i++, o++)
+			window_byte(&t, o, p[i], off, len, pattern);
+	}
+	expect_window(test, &t, off, len, what);
+}
+
+/* What the edu reads of @map, through @scratch. */
+static void check_window_edu(struct kunit *test, struct phyr_map_edu *edu,
+			     const struct phyr_dma *map,
+			     struct coherent_buf *scratch, u64 off, u64 len,
+			     const u8 *pattern, const char *what)
+{
+	u64 total = phyr_dma_length(map), pos;
+	const u8 *p = scratch->cpu;
+	struct window_tally t = {};
+	u32 n, i;
+
+	for (pos = 0; pos < total; pos += n) {
+		n = min_t(u64, total - pos, EDU_XFER_MAX);
+		KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar,
+						 dma_at(test, map, pos, n),
+						 0, n, false));
+		memset(scratch->cpu, 0, n);
+		KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar, scratch->addr, 0, n,
+						 true));
+		for (i = 0; i < n; i++)
+			window_byte(&t, pos + i, p[i], off, len, pattern);
+	}
+	expect_window(test, &t, off, len, what);
+}
+
+/*
+ * phyr_sync_for_cpu() of a window copies that window back and nothing
+ * else, although the edu wrote all over the mapping.
+ */
+static void phyr_test_sync_for_cpu_window(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before;
+	struct coherent_buf *src;
+	struct phyr_dma *map;
+	u64 total, pos;
+	u8 *pattern;
+
+	if (!is_swiotlb_force_bounce(dev))
+		kunit_skip(test, "needs swiotlb=force: without bouncing a sync copies nothing");
+	scattered_pages(test, pl, 4);
+	total = phyr_list_length(pl);
+	list_memset(pl, WINDOW_FILL);
+	pattern = window_pattern(test);
+	src = test_coherent(test, dev, EDU_XFER_MAX);
+	memcpy(src->cpu, pattern, EDU_XFER_MAX);
+	KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar, src->addr, 0, EDU_XFER_MAX,
+					 false));
+	phyr_map_counters(&before);
+
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_FROM_DEVICE);
+	/* The edu writes its pattern into all of the mapping. */
+	for (pos = 0; pos < total; pos += EDU_XFER_MAX)
+		KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar,
+						 dma_at(test, map, pos,
+							EDU_XFER_MAX),
+						 0, EDU_XFER_MAX, true));
+	phyr_sync_for_cpu(map, WINDOW_OFF, WINDOW_LEN);
+	check_window_cpu(test, pl, WINDOW_OFF, WINDOW_LEN, pattern,
+			 "window synced for the CPU");
+	/* And the edu did write outside the window. */
+	phyr_sync_for_cpu(map, 0, total);
+	check_window_cpu(test, pl, 0, total, pattern,
+			 "all synced for the CPU");
+	phyr_unmap(map, 0);
+	expect_counters(test, &before);
+}
+
+/*
+ * phyr_sync_for_device() of a window copies that window to the bounce
+ * buffers and nothing else, although the CPU wrote all over the list.
+ */
+static void phyr_test_sync_for_device_window(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before;
+	struct coherent_buf *scratch;
+	struct phyr_dma *map;
+	u8 *pattern;
+	u64 total;
+
+	if (!is_swiotlb_force_bounce(dev))
+		kunit_skip(test, "needs swiotlb=force: without bouncing a sync copies nothing");
+	scattered_pages(test, pl, 4);
+	total = phyr_list_length(pl);
+	list_memset(pl, WINDOW_FILL);
+	pattern = window_pattern(test);
+	scratch = test_coherent(test, dev, EDU_XFER_MAX);
+	phyr_map_counters(&before);
+
+	/* phyr_map() copies the fill into the bounce buffers. */
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_TO_DEVICE);
+	list_write_pattern(pl, pattern);
+	phyr_sync_for_device(map, WINDOW_OFF, WINDOW_LEN);
+	check_window_edu(test, edu, map, scratch, WINDOW_OFF, WINDOW_LEN,
+			 pattern, "window synced for the device");
+	/* And the CPU did write outside the window. */
+	phyr_sync_for_device(map, 0, total);
+	check_window_edu(test, edu, map, scratch, 0, total, pattern,
+			 "all synced for the device");
+	phyr_unmap(map, 0);
+	expect_counters(test, &before);
+}
+
+/*
+ * phyr_map() with its failure points counted, none of them failing: the
+ * steps that can fail, phyr chunk allocations among them.  *@points is
+ * UINT_MAX when they cannot be counted.
+ */
+static int map_count_points(struct device *dev, const struct phyr_list *pl,
+			    struct phyr_dma *map, enum dma_data_direction dir,
+			    unsigned int *points)
+{
+	int ret;
+
+	*points = UINT_MAX;
+#ifdef CONFIG_FAULT_INJECTION
+	/* Their fault points would take from current->fail_nth too. */
+	if (!IS_ENABLED(CONFIG_FAILSLAB) && !IS_ENABLED(CONFIG_FAIL_PAGE_ALLOC)) {
+		current->fail_nth = UINT_MAX;
+		ret = phyr_map(dev, pl, map, dir, 0, GFP_KERNEL);
+		*points = UINT_MAX - current->fail_nth;
+		current->fail_nth = 0;
+		return ret;
+	}
+#endif
+	ret = phyr_map(dev, pl, map, dir, 0, GFP_KERNEL);
+	return ret;
+}
+
+/*
+ * A mapping whose DMA addresses are one range, or the list itself,
+ * allocates nothing: the identity mapping without an IOMMU, and a list of
+ * page-aligned ranges in one linear IOVA range behind it.
+ */
+static void phyr_test_map_no_alloc(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before, mapped;
+	unsigned int points, want_points;
+	const struct phyr_list *dma;
+	struct phyr_dma *map;
+	int ret;
+
+	if (is_swiotlb_force_bounce(dev))
+		kunit_skip(test, "swiotlb=force: bounced ranges make a DMA list");
+	if (!IS_ENABLED(CONFIG_PHYR_KUNIT_TEST))
+		kunit_skip(test, "needs CONFIG_PHYR_KUNIT_TEST for phyr_chunks_live()");
+	scattered_pages(test, pl, 64);
+	KUNIT_ASSERT_EQ(test, phyr_list_nr_ranges(pl), 64UL);
+	phyr_map_counters(&before);
+
+	map = test_map_state(test);
+	ret = map_count_points(dev, pl, map, DMA_BIDIRECTIONAL, &points);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
+	phyr_map_counters(&mapped);
+	dma = phyr_dma_list(map);
+	KUNIT_EXPECT_EQ_MSG(test, mapped.chunks, before.chunks,
+			    "phyr chunks allocated by phyr_map()");
+	if (use_dma_iommu(dev)) {
+		/* One IOVA range, held in the state itself. */
+		KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(dma), 1UL);
+		KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(dma), (size_t)0);
+		KUNIT_EXPECT_EQ(test, mapped.iova_live - before.iova_live,
+				(long)(64 * PAGE_SIZE));
+		/* The IOVA, one iommu_map() per range, the IOTLB sync. */
+		want_points = 1 + 64 + 1;
+	} else {
+		KUNIT_EXPECT_PTR_EQ(test, dma, (const struct phyr_list *)pl);
+		want_points = 0;
+	}
+	if (points != UINT_MAX)
+		KUNIT_EXPECT_EQ_MSG(test, points, want_points,
+				    "failure points of phyr_map(): something was allocated");
+	check_translation(test, dev, pl, dma);
+	check_edu_roundtrip(test, edu, pl, map, PAGE_SIZE);
+	phyr_unmap(map, 0);
+	expect_counters(test, &before);
+}
+
+/*
+ * phyr_unmap() leaves the state unmapped, with nothing of the mapping left
+ * in it or in the device, and the same state maps another list.  Both
+ * lists are passed as const: phyr_map() only reads its input.
+ */
+static void phyr_test_unmap_remap(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct phyr_list *first = test_list(test);
+	struct phyr_list *second = test_list(test);
+	struct iommu_domain *domain = NULL;
+	struct phyr_map_counters before;
+	const struct phyr_list *pl;
+	struct phyr_dma *map;
+	struct page **pages;
+	unsigned int i;
+	struct phyr d;
+
+	if (use_dma_iommu(dev))
+		domain = iommu_get_dma_domain(dev);
+	/* Byte-granular ranges: a chunked DMA list with an IOMMU or swiotlb */
+	pages = scattered_pages(test, test_list(test), 64);
+	for (i = 0; i < 64; i++)
+		test_add_range(test, first, page_to_phys(pages[i]) + 8, 2048);
+	scattered_pages(test, second, 16);
+	phyr_map_counters(&before);
+	map = test_map_state(test);
+	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
+
+	pl = first;
+	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_EQ(test, phyr_dma_length(map), phyr_list_length(pl));
+	check_translation(test, dev, pl, phyr_dma_list(map));
+	check_edu_roundtrip(test, edu, pl, map, 1000);
+	d = range_at(phyr_dma_list(map), 0, NULL);
+	phyr_unmap(map, 0);
+	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
+	if (domain)
+		KUNIT_EXPECT_EQ(test, (u64)iommu_iova_to_phys(domain, d.addr),
+				0ULL);
+	expect_counters(test, &before);
+
+	pl = second;
+	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_EQ(test, phyr_dma_length(map), phyr_list_length(pl));
+	KUNIT_EXPECT_EQ(test, phyr_list_length(phyr_dma_list(map)),
+			phyr_list_length(pl));
+	check_translation(test, dev, pl, phyr_dma_list(map));
+	check_edu_roundtrip(test, edu, pl, map, PAGE_SIZE);
+	phyr_unmap(map, 0);
+	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
+	expect_counters(test, &before);
 }
 
 static struct kunit_case phyr_map_test_cases[] = {
@@ -922,7 +1620,12 @@ static struct kunit_case phyr_map_test_cases[] = {
 	KUNIT_CASE(phyr_test_map_p2p_unreachable),
 	KUNIT_CASE(phyr_test_map_fail_nth),
 	KUNIT_CASE(phyr_test_map_fail_nth_p2p),
+	KUNIT_CASE(phyr_test_map_no_alloc),
+	KUNIT_CASE(phyr_test_unmap_remap),
+	KUNIT_CASE(phyr_test_sync_for_cpu_window),
+	KUNIT_CASE(phyr_test_sync_for_device_window),
 	KUNIT_CASE(phyr_test_seg_iter),
+	KUNIT_CASE(phyr_test_seg_limits),
 	{}
 };
 
@@ -931,6 +1634,343 @@ static struct kunit_suite phyr_map_test_suite = {
 	.suite_init = phyr_map_suite_init,
 	.suite_exit = phyr_map_suite_exit,
 	.test_cases = phyr_map_test_cases,
+};
+
+/*
+ * phyr_map_debug: DMA-API debugging (kernel/dma/debug.c) gets one entry
+ * per piece of a phyr mapping and reports the mistakes a driver can make
+ * with one: overlapping mappings, unmapping or syncing a stale copy of
+ * the state, a sync window past the end, a mapping left at unbind.  A
+ * wrong direction on unmap or sync cannot be expressed: the state holds
+ * the direction of phyr_map().
+ *
+ * The first error makes dma-debug WARN, so panic_on_warn (not exported:
+ * the suite must be built in) is off around the code that provokes the
+ * reports, and the console brackets them for the log checks.  Stale
+ * states are made on a KUnit device, dma-direct and coherent, where
+ * unmapping or syncing again touches nothing but dma-debug.
+ */
+static u32 phyr_map_provoked;
+
+static void need_dma_debug(struct kunit *test)
+{
+	if (!IS_ENABLED(CONFIG_DMA_API_DEBUG))
+		kunit_skip(test, "needs CONFIG_DMA_API_DEBUG");
+#if IS_BUILTIN(CONFIG_PHYR_MAP_KUNIT_TEST)
+	if (!debug_dma_phyr_active())
+		kunit_skip(test, "DMA-API debugging is off");
+#else
+	kunit_skip(test, "needs the suite built in, for panic_on_warn");
+#endif
+}
+
+static int set_panic_on_warn(int val)
+{
+	int old = 0;
+
+#if IS_BUILTIN(CONFIG_PHYR_MAP_KUNIT_TEST)
+	old = panic_on_warn;
+	panic_on_warn = val;
+#endif
+	return old;
+}
+
+struct dma_debug_provoke {
+	int panic_on_warn;
+	u32 errors;
+};
+
+/* Start code that makes dma-debug report errors; nothing may assert in it. */
+static void provoke_begin(struct dma_debug_provoke *p)
+{
+	u32 outstanding;
+
+	pr_info("phyr_map: expected DMA-API reports: begin\n");
+	p->panic_on_warn = set_panic_on_warn(0);
+	debug_dma_counters(&p->errors, &outstanding);
+}
+
+/* End it: the number of errors dma-debug counted meanwhile. */
+static u32 provoke_end(struct dma_debug_provoke *p)
+{
+	u32 errors, outstanding;
+
+	debug_dma_counters(&errors, &outstanding);
+	set_panic_on_warn(p->panic_on_warn);
+	pr_info("phyr_map: expected DMA-API reports: end\n");
+	phyr_map_provoked += errors - p->errors;
+	return errors - p->errors;
+}
+
+/*
+ * A correct sequence: map, sync windows and all, unmap.  dma-debug holds
+ * one entry per piece, here per range of the list, and counts no error.
+ */
+static void debug_clean_sequence(struct kunit *test, struct device *dev)
+{
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before, mapped;
+	struct phyr_dma *map;
+	struct page **pages;
+	unsigned int i;
+	u64 total;
+
+	pages = scattered_pages(test, test_list(test), 8);
+	for (i = 0; i < 8; i++)
+		test_add_range(test, pl, page_to_phys(pages[i]) + 64 * i,
+			       PAGE_SIZE - 64 * i);
+	total = phyr_list_length(pl);
+	phyr_map_counters(&before);
+
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_FROM_DEVICE);
+	phyr_map_counters(&mapped);
+	KUNIT_EXPECT_EQ_MSG(test, mapped.dma_outstanding - before.dma_outstanding,
+			    (u32)phyr_list_nr_ranges(pl),
+			    "dma-debug entries for %s: one per piece",
+			    dev_name(dev));
+	phyr_sync_for_cpu(map, 100, PAGE_SIZE);
+	phyr_sync_for_device(map, 100, PAGE_SIZE);
+	phyr_sync_for_cpu(map, total - 1, 1);
+	phyr_sync_for_cpu(map, 0, total);
+	phyr_sync_for_device(map, 0, total);
+	phyr_unmap(map, 0);
+	expect_counters(test, &before);
+}
+
+static void phyr_test_debug_clean(struct kunit *test)
+{
+	need_dma_debug(test);
+	debug_clean_sequence(test, test_direct_dev(test));
+	if (env.sw.pdev)
+		debug_clean_sequence(test, &env.sw.pdev->dev);
+}
+
+/* The same page mapped twice for the device to write: cacheline EEXIST. */
+static void phyr_test_debug_map_overlap(struct kunit *test)
+{
+	struct phyr_dma *first, *second;
+	struct phyr_map_counters before;
+	struct dma_debug_provoke p;
+	struct phyr_list *pl;
+	struct device *dev;
+	u32 errors;
+	int ret;
+
+	need_dma_debug(test);
+	dev = test_direct_dev(test);
+	pl = test_list(test);
+	scattered_pages(test, pl, 1);
+	phyr_map_counters(&before);
+	first = test_map_state(test);
+	second = test_map_state(test);
+	test_map(test, dev, pl, first, DMA_FROM_DEVICE);
+
+	provoke_begin(&p);
+	ret = phyr_map(dev, pl, second, DMA_FROM_DEVICE, 0, GFP_KERNEL);
+	errors = provoke_end(&p);
+
+	KUNIT_EXPECT_GE_MSG(test, errors, 1U,
+			    "no report of a page mapped twice");
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	if (!ret)
+		phyr_unmap(second, 0);
+	phyr_unmap(first, 0);
+	expect_counters_errors(test, &before, errors);
+}
+
+/*
+ * A stale copy of a state, of an identity mapping: its unmap frees
+ * nothing twice but the dma-debug entries.
+ */
+static struct phyr_dma *debug_stale_map(struct kunit *test,
+					struct phyr_map_counters *before)
+{
+	struct phyr_list *pl;
+	struct phyr_dma *map;
+	struct device *dev;
+
+	dev = test_direct_dev(test);
+	if (is_swiotlb_force_bounce(dev))
+		kunit_skip(test, "swiotlb=force: a stale state would free bounce slots twice");
+	pl = test_list(test);
+	scattered_pages(test, pl, 2);
+	phyr_map_counters(before);
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_FROM_DEVICE);
+	KUNIT_ASSERT_PTR_EQ(test, phyr_dma_list(map),
+			    (const struct phyr_list *)pl);
+	return map;
+}
+
+/* phyr_unmap() of something that is not mapped (any more). */
+static void phyr_test_debug_unmap_stale(struct kunit *test)
+{
+	struct phyr_map_counters before;
+	struct dma_debug_provoke p;
+	struct phyr_dma *map, stale;
+	u32 errors;
+
+	need_dma_debug(test);
+	map = debug_stale_map(test, &before);
+	stale = *map;
+	phyr_unmap(map, 0);
+
+	provoke_begin(&p);
+	phyr_unmap(&stale, 0);
+	errors = provoke_end(&p);
+
+	KUNIT_EXPECT_GE_MSG(test, errors, 1U,
+			    "no report of an unmap of nothing mapped");
+	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(&stale));
+	expect_counters_errors(test, &before, errors);
+}
+
+/* phyr_sync_for_cpu() of a mapping that is gone. */
+static void phyr_test_debug_sync_stale(struct kunit *test)
+{
+	struct phyr_map_counters before;
+	struct dma_debug_provoke p;
+	struct phyr_dma *map, stale;
+	u32 errors;
+
+	need_dma_debug(test);
+	map = debug_stale_map(test, &before);
+	stale = *map;
+	phyr_unmap(map, 0);
+
+	provoke_begin(&p);
+	phyr_sync_for_cpu(&stale, 0, phyr_dma_length(&stale));
+	errors = provoke_end(&p);
+
+	KUNIT_EXPECT_GE_MSG(test, errors, 1U,
+			    "no report of a sync after unmap");
+	expect_counters_errors(test, &before, errors);
+}
+
+/* A sync window that runs past the end of the mapping. */
+static void phyr_test_debug_sync_outside(struct kunit *test)
+{
+	struct phyr_map_counters before;
+	struct dma_debug_provoke p;
+	struct phyr_dma *map;
+	struct phyr_list *pl;
+	struct device *dev;
+	u32 errors;
+	u64 total;
+
+	need_dma_debug(test);
+	dev = test_direct_dev(test);
+	pl = test_list(test);
+	scattered_pages(test, pl, 2);
+	phyr_map_counters(&before);
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_FROM_DEVICE);
+	total = phyr_dma_length(map);
+
+	provoke_begin(&p);
+	phyr_sync_for_cpu(map, total - 10, 100);
+	errors = provoke_end(&p);
+
+	KUNIT_EXPECT_GE_MSG(test, errors, 1U,
+			    "no report of a sync past the end");
+	phyr_unmap(map, 0);
+	expect_counters_errors(test, &before, errors);
+}
+
+/* A driver for the edu devices that binds and does nothing else. */
+static struct pci_dev *leak_edu;
+
+static int leak_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	if (!leak_edu)
+		leak_edu = pci_dev_get(pdev);
+	return 0;
+}
+
+static const struct pci_device_id leak_ids[] = {
+	{ PCI_DEVICE(EDU_VENDOR, EDU_DEVICE) },
+	{}
+};
+
+static struct pci_driver leak_driver = {
+	.name = "phyr_map_kunit_edu",
+	.id_table = leak_ids,
+	.probe = leak_probe,
+	.driver.probe_type = PROBE_FORCE_SYNCHRONOUS,
+};
+
+KUNIT_DEFINE_ACTION_WRAPPER(pci_unregister_driver_action,
+			    pci_unregister_driver, struct pci_driver *);
+
+static void leak_edu_put(void *unused)
+{
+	pci_dev_put(leak_edu);
+	leak_edu = NULL;
+}
+
+/*
+ * A mapping still there when its driver is unbound: dma-debug reports
+ * the pending entries.  The mapping is unmapped afterwards, so that
+ * nothing leaks.
+ */
+static void phyr_test_debug_unbind_leak(struct kunit *test)
+{
+	struct phyr_map_counters before;
+	struct dma_debug_provoke p;
+	struct phyr_list *pl;
+	struct phyr_dma *map;
+	u32 errors;
+
+	need_dma_debug(test);
+	pl = test_list(test);
+	scattered_pages(test, pl, 2);
+	test_add_action(test, leak_edu_put, NULL);
+	KUNIT_ASSERT_EQ(test, 0, pci_register_driver(&leak_driver));
+	test_add_action(test, pci_unregister_driver_action, &leak_driver);
+	if (!leak_edu)
+		kunit_skip(test, "no edu device (1234:11e8) to bind");
+	phyr_map_counters(&before);
+	map = test_map_state(test);
+	test_map(test, &leak_edu->dev, pl, map, DMA_TO_DEVICE);
+
+	provoke_begin(&p);
+	kunit_release_action(test, pci_unregister_driver_action, &leak_driver);
+	errors = provoke_end(&p);
+
+	KUNIT_EXPECT_GE_MSG(test, errors, 1U,
+			    "no report of a mapping left at unbind");
+	phyr_unmap(map, 0);
+	expect_counters_errors(test, &before, errors);
+}
+
+static int phyr_map_debug_suite_init(struct kunit_suite *suite)
+{
+	phyr_map_provoked = 0;
+	return phyr_map_suite_init(suite);
+}
+
+static void phyr_map_debug_suite_exit(struct kunit_suite *suite)
+{
+	pr_info("phyr_map: provoked %u DMA-API errors\n", phyr_map_provoked);
+	phyr_map_suite_exit(suite);
+}
+
+static struct kunit_case phyr_map_debug_cases[] = {
+	KUNIT_CASE(phyr_test_debug_clean),
+	KUNIT_CASE(phyr_test_debug_map_overlap),
+	KUNIT_CASE(phyr_test_debug_unmap_stale),
+	KUNIT_CASE(phyr_test_debug_sync_stale),
+	KUNIT_CASE(phyr_test_debug_sync_outside),
+	KUNIT_CASE(phyr_test_debug_unbind_leak),
+	{}
+};
+
+static struct kunit_suite phyr_map_debug_suite = {
+	.name = "phyr_map_debug",
+	.suite_init = phyr_map_debug_suite_init,
+	.suite_exit = phyr_map_debug_suite_exit,
+	.test_cases = phyr_map_debug_cases,
 };
 
 /*
@@ -1008,7 +2048,7 @@ static void bench_one(struct kunit *test, struct device *dev,
 	struct phyr_map_counters c0, c1;
 	size_t sgt_bytes, phyr_alloc = 0;
 	struct phyr_list *pl = test_list(test);
-	struct phyr_list *dma;
+	struct phyr_dma map;
 	struct sg_table sgt;
 	unsigned int r;
 	int ret;
@@ -1024,16 +2064,16 @@ static void bench_one(struct kunit *test, struct device *dev,
 	phyr_map_counters(&c0);
 	for (r = 0; r < BENCH_ROUNDS; r++) {
 		t0 = ktime_get_ns();
-		dma = phyr_map(dev, pl, DMA_TO_DEVICE, 0, GFP_KERNEL);
+		ret = phyr_map(dev, pl, &map, DMA_TO_DEVICE, 0, GFP_KERNEL);
 		t1 = ktime_get_ns();
-		if (IS_ERR(dma)) {
-			KUNIT_FAIL(test, "phyr_map: %pe", dma);
+		if (ret) {
+			KUNIT_FAIL(test, "phyr_map: %pe", ERR_PTR(ret));
 			goto out_free_sgt;
 		}
-		if (dma != pl)
-			phyr_alloc = sizeof(struct phyr_dma_map) +
-				     phyr_list_mem_bytes(dma);
-		phyr_unmap(dev, pl, dma, DMA_TO_DEVICE, 0);
+		/* The state is the caller's: only the DMA list's storage. */
+		if (phyr_dma_list(&map) != pl)
+			phyr_alloc = phyr_list_mem_bytes(phyr_dma_list(&map));
+		phyr_unmap(&map, 0);
 		t2 = ktime_get_ns();
 		pm = min(pm, t1 - t0);
 		pu = min(pu, t2 - t1);
@@ -1114,7 +2154,8 @@ static struct kunit_suite phyr_map_bench_suite = {
 	.test_cases = phyr_map_bench_cases,
 };
 
-kunit_test_suites(&phyr_map_test_suite, &phyr_map_bench_suite);
+kunit_test_suites(&phyr_map_test_suite, &phyr_map_debug_suite,
+		  &phyr_map_bench_suite);
 
 MODULE_DESCRIPTION("KUnit tests for phyr_map()");
 MODULE_LICENSE("GPL");
