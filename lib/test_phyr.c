@@ -5,12 +5,10 @@
  * Used by tools/testing/selftests/phyr; the uAPI is lib/test_phyr_uapi.h.
  */
 
-#include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/iommu.h>
-#include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/miscdevice.h>
@@ -28,6 +26,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "test_phyr_edu.h"
 #include "test_phyr_uapi.h"
 
 /**
@@ -37,31 +36,23 @@
  * a phyr list made by phyr_pin_user() and, on request, the same buffer
  * pinned a second time into an sg_table the way ib_umem_get() builds one,
  * so that both can be mapped, timed and compared on the same memory in
- * the same boot.  The buffer can be mapped on one of the QEMU "edu" DMA
- * engines of the test machine (machine/x86_64.qemu-args) at a time, with
- * phyr_map() and optionally dma_map_sgtable(), and the edu can be made to
- * copy a pattern through the phyr mapping.  Closing the file unmaps and
- * unpins whatever it still holds.
+ * the same boot.  More user ranges can be appended to the list, as a
+ * driver does for the iovecs of one request.  The buffer can be mapped on
+ * one of the QEMU "edu" DMA engines of the test machine
+ * (machine/x86_64.qemu-args) at a time, with phyr_map() into a struct
+ * phyr_dma of the file and optionally dma_map_sgtable(), and the edu can
+ * be made to copy a pattern through the phyr mapping.  Closing the file
+ * unmaps and unpins whatever it still holds.
+ *
+ * Apart from that state, PHYR_TEST_IOC_EXAMPLE runs the example of
+ * Documentation/core-api/phyr.rst, phyr_test_example(), or its
+ * scatterlist equivalent on a user buffer.
  *
  * The edu devices are not bound to a driver; this one claims them with
  * pci_enable_device() when the first file is opened.  Each edu transfer
  * takes a QEMU timer tick (about 100 ms under TCG), so a check samples a
  * few places of the buffer rather than all of it.
  */
-
-#define EDU_VENDOR		0x1234
-#define EDU_DEVICE		0x11e8
-
-/* edu registers (QEMU hw/misc/edu.c) */
-#define EDU_DMA_SRC		0x80
-#define EDU_DMA_DST		0x88
-#define EDU_DMA_CNT		0x90
-#define EDU_DMA_CMD		0x98
-#define EDU_CMD_RUN		BIT(0)
-#define EDU_CMD_TO_RAM		BIT(1)
-#define EDU_BUF			0x40000
-/* QEMU 7.2 rejects a transfer that reaches the last byte of the buffer. */
-#define EDU_XFER_MAX		2048
 
 #define PHYR_TEST_DIR		DMA_BIDIRECTIONAL
 /*
@@ -94,7 +85,7 @@ struct phyr_test_file {
 	struct phyr_list pl;
 	struct sg_append_table sgt;
 	struct phyr_test_edu *edu;	/* mapped on, or NULL */
-	struct phyr_list *dma;
+	struct phyr_dma map;		/* of @pl, while @edu is set */
 	bool sgt_mapped;
 	struct phyr_test_stats stats;
 };
@@ -238,6 +229,25 @@ static void phyr_test_classify(const struct phyr_list *pl, u64 *class)
 	}
 }
 
+/*
+ * A digest of the ranges of @pl, in order, so that userspace can tell
+ * that a list did not change.
+ */
+static u64 phyr_test_hash(const struct phyr_list *pl)
+{
+	const u64 prime = 0x100000001b3ULL;
+	struct phyr_iter iter;
+	u64 hash = 0xcbf29ce484222325ULL;
+	struct phyr r;
+
+	phyr_list_for_each(pl, &iter, r) {
+		hash = (hash ^ r.addr) * prime;
+		hash = (hash ^ r.len) * prime;
+		hash = (hash ^ iter.flags) * prime;
+	}
+	return hash;
+}
+
 /* Storage of an sg_table: each chunk of its chain, as allocated. */
 static size_t phyr_test_sgt_bytes(struct sg_table *sgt)
 {
@@ -332,12 +342,26 @@ static int phyr_test_pin(struct phyr_test_file *tf, void __user *uarg)
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (arg.flags & ~(PHYR_TEST_PIN_WRITE | PHYR_TEST_PIN_LONGTERM |
-			  PHYR_TEST_PIN_P2P | PHYR_TEST_PIN_SGT) ||
+			  PHYR_TEST_PIN_P2P | PHYR_TEST_PIN_SGT |
+			  PHYR_TEST_PIN_APPEND) ||
 	    arg.__reserved || !arg.len || arg.addr != (unsigned long)arg.addr ||
 	    arg.len - 1 > ULONG_MAX - arg.addr)
 		return -EINVAL;
-	if (tf->pinned)
+	if (arg.flags & PHYR_TEST_PIN_APPEND) {
+		/*
+		 * Only to the list, pinned the same way for writing, since
+		 * the whole list is unpinned dirty or clean; and never to a
+		 * list that is mapped, which must not change until unmapped.
+		 */
+		if (!tf->pinned || tf->has_sgt ||
+		    arg.flags & PHYR_TEST_PIN_SGT ||
+		    !(arg.flags & PHYR_TEST_PIN_WRITE) != !tf->dirty)
+			return -EINVAL;
+		if (tf->edu)
+			return -EBUSY;
+	} else if (tf->pinned) {
 		return -EBUSY;
+	}
 	if (arg.flags & PHYR_TEST_PIN_WRITE)
 		gup_flags |= FOLL_WRITE;
 	if (arg.flags & PHYR_TEST_PIN_LONGTERM)
@@ -345,11 +369,14 @@ static int phyr_test_pin(struct phyr_test_file *tf, void __user *uarg)
 	if (arg.flags & PHYR_TEST_PIN_P2P)
 		gup_flags |= FOLL_PCI_P2PDMA;
 
+	/* Appends to the list when it holds ranges already. */
 	t0 = ktime_get_ns();
 	ret = phyr_pin_user(&tf->pl, arg.addr, arg.len, gup_flags);
 	if (ret)
 		return ret;
 	tf->stats.pin_ns = ktime_get_ns() - t0;
+	if (arg.flags & PHYR_TEST_PIN_APPEND)
+		return 0;
 
 	if (arg.flags & PHYR_TEST_PIN_SGT) {
 		t0 = ktime_get_ns();
@@ -377,6 +404,7 @@ static int phyr_test_stats(struct phyr_test_file *tf, void __user *uarg)
 		s->mem_bytes = phyr_list_mem_bytes(&tf->pl) +
 			       sizeof(struct phyr_list);
 		phyr_test_classify(&tf->pl, s->range_class);
+		s->ranges_hash = phyr_test_hash(&tf->pl);
 		s->p2p = phyr_list_has_p2p(&tf->pl);
 	}
 	if (tf->has_sgt) {
@@ -384,12 +412,17 @@ static int phyr_test_stats(struct phyr_test_file *tf, void __user *uarg)
 		s->sgt_mem_bytes = phyr_test_sgt_bytes(&tf->sgt.sgt) +
 				   sizeof(tf->sgt);
 	}
-	if (tf->dma) {
-		s->dma_identity = tf->dma == &tf->pl;
-		s->dma_ranges = phyr_list_nr_ranges(tf->dma);
+	if (tf->edu) {
+		const struct phyr_list *dma = phyr_dma_list(&tf->map);
+
+		s->dma_identity = dma == &tf->pl;
+		s->dma_ranges = phyr_list_nr_ranges(dma);
+		s->dma_segs = phyr_dma_nr_segs(&tf->map);
+		/* what phyr_map() allocated: the chunks of its own list */
 		s->dma_mem_bytes = s->dma_identity ? 0 :
-				   phyr_list_mem_bytes(tf->dma) +
-				   sizeof(struct phyr_list);
+				   phyr_list_mem_bytes(dma);
+		/* what the caller embeds, allocated by nobody */
+		s->dma_state_bytes = sizeof(tf->map);
 	}
 	if (tf->sgt_mapped)
 		s->sgt_dma_nents = tf->sgt.sgt.nents;
@@ -400,7 +433,6 @@ static int phyr_test_map(struct phyr_test_file *tf, void __user *uarg)
 {
 	struct phyr_test_map arg;
 	struct phyr_test_edu *edu;
-	struct phyr_list *dma;
 	struct device *dev;
 	u64 t0;
 	int ret;
@@ -419,9 +451,9 @@ static int phyr_test_map(struct phyr_test_file *tf, void __user *uarg)
 	dev = &edu->pdev->dev;
 
 	t0 = ktime_get_ns();
-	dma = phyr_map(dev, &tf->pl, PHYR_TEST_DIR, 0, GFP_KERNEL);
-	if (IS_ERR(dma))
-		return PTR_ERR(dma);
+	ret = phyr_map(dev, &tf->pl, &tf->map, PHYR_TEST_DIR, 0, GFP_KERNEL);
+	if (ret)
+		return ret;
 	tf->stats.map_ns = ktime_get_ns() - t0;
 
 	if (arg.flags & PHYR_TEST_MAP_SGT) {
@@ -429,14 +461,13 @@ static int phyr_test_map(struct phyr_test_file *tf, void __user *uarg)
 		ret = dma_map_sgtable(dev, &tf->sgt.sgt, PHYR_TEST_DIR,
 				      PHYR_TEST_SGT_ATTRS);
 		if (ret) {
-			phyr_unmap(dev, &tf->pl, dma, PHYR_TEST_DIR, 0);
+			phyr_unmap(&tf->map, 0);
 			return ret;
 		}
 		tf->stats.sgt_map_ns = ktime_get_ns() - t0;
 		tf->sgt_mapped = true;
 	}
 	tf->edu = edu;
-	tf->dma = dma;
 	return 0;
 }
 
@@ -446,7 +477,7 @@ static void phyr_test_unmap(struct phyr_test_file *tf)
 	u64 t0;
 
 	t0 = ktime_get_ns();
-	phyr_unmap(dev, &tf->pl, tf->dma, PHYR_TEST_DIR, 0);
+	phyr_unmap(&tf->map, 0);
 	tf->stats.unmap_ns = ktime_get_ns() - t0;
 	if (tf->sgt_mapped) {
 		t0 = ktime_get_ns();
@@ -456,7 +487,6 @@ static void phyr_test_unmap(struct phyr_test_file *tf)
 		tf->sgt_mapped = false;
 	}
 	tf->edu = NULL;
-	tf->dma = NULL;
 }
 
 /*
@@ -510,24 +540,6 @@ static void phyr_test_unpin(struct phyr_test_file *tf)
 	tf->pinned = false;
 }
 
-static int edu_dma(struct phyr_test_edu *edu, dma_addr_t addr, u32 len,
-		   bool to_ram)
-{
-	unsigned long timeout = jiffies + 10 * HZ;
-
-	writeq(to_ram ? EDU_BUF : addr, edu->bar + EDU_DMA_SRC);
-	writeq(to_ram ? addr : EDU_BUF, edu->bar + EDU_DMA_DST);
-	writeq(len, edu->bar + EDU_DMA_CNT);
-	writeq(EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0),
-	       edu->bar + EDU_DMA_CMD);
-	while (readq(edu->bar + EDU_DMA_CMD) & EDU_CMD_RUN) {
-		if (time_after(jiffies, timeout))
-			return -ETIMEDOUT;
-		usleep_range(1000, 2000);
-	}
-	return 0;
-}
-
 /*
  * Write (or, with @cmp, compare) the pattern into @len bytes at physical
  * address @phys, which lie in one page; return the number of bytes that
@@ -553,35 +565,43 @@ static unsigned int phyr_test_fill(phys_addr_t phys, u64 offset, u32 len,
 	return bad;
 }
 
-/* One place of the buffer: the edu reads the pattern and writes it back. */
+/*
+ * One place of the buffer: the edu reads the pattern and writes it back.
+ * Only the bytes the edu touches are synced, as a driver syncs the part
+ * of a long-lived mapping that one command uses.
+ */
 static int phyr_test_check_one(struct phyr_test_file *tf, u64 offset,
 			       u32 seed, u32 *len, bool *bad)
 {
-	struct device *dev = &tf->edu->pdev->dev;
-	struct phyr_iter it, dit;
-	struct phyr r, d;
+	void __iomem *bar = tf->edu->bar;
+	struct phyr_dma_iter diter;
+	struct phyr_iter it;
+	dma_addr_t addr;
+	struct phyr r;
+	u64 seg;
 	int ret;
 
 	phyr_iter_init(&it, &tf->pl);
-	phyr_iter_init(&dit, tf->dma);
+	phyr_dma_iter_init(&diter, &tf->map);
 	if (!phyr_iter_seek(&it, offset) || !phyr_iter_next(&it, &r) ||
-	    !phyr_iter_seek(&dit, offset) || !phyr_iter_next(&dit, &d))
+	    !phyr_dma_iter_seek(&diter, offset) ||
+	    !phyr_dma_iter_next_seg(&diter, &addr, &seg))
 		return -EIO;
-	*len = min3(r.len, d.len, (u64)EDU_XFER_MAX);
+	*len = min3(r.len, seg, (u64)EDU_XFER_MAX);
 	*len = min_t(u32, *len, PAGE_SIZE - offset_in_page(r.addr));
 
 	phyr_test_fill(r.addr, offset, *len, seed, false, false);
-	phyr_sync_for_device(dev, &tf->pl, tf->dma, PHYR_TEST_DIR);
-	ret = edu_dma(tf->edu, d.addr, *len, false);
+	phyr_sync_for_device(&tf->map, offset, *len);
+	ret = edu_dma(bar, addr, 0, *len, false);
 	if (ret)
 		return ret;
-	phyr_sync_for_cpu(dev, &tf->pl, tf->dma, PHYR_TEST_DIR);
+	phyr_sync_for_cpu(&tf->map, offset, *len);
 	phyr_test_fill(r.addr, offset, *len, seed, true, false);
-	phyr_sync_for_device(dev, &tf->pl, tf->dma, PHYR_TEST_DIR);
-	ret = edu_dma(tf->edu, d.addr, *len, true);
+	phyr_sync_for_device(&tf->map, offset, *len);
+	ret = edu_dma(bar, addr, 0, *len, true);
 	if (ret)
 		return ret;
-	phyr_sync_for_cpu(dev, &tf->pl, tf->dma, PHYR_TEST_DIR);
+	phyr_sync_for_cpu(&tf->map, offset, *len);
 	*bad = phyr_test_fill(r.addr, offset, *len, seed, false, true);
 	return 0;
 }
@@ -627,6 +647,180 @@ static int phyr_test_check(struct phyr_test_file *tf, void __user *uarg)
 	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
 }
 
+/**
+ * phyr_test_example() - Let the edu write into a user buffer.
+ * @dev: The edu's device.
+ * @bar: The edu's registers.
+ * @uaddr: User address of the buffer, any alignment.
+ * @size: Bytes in the buffer, at least one; the range does not wrap.
+ *
+ * The example of Documentation/core-api/phyr.rst, written as a driver
+ * writes it: pin the user buffer, map it for the device, program each DMA
+ * segment (the edu copies the first bytes of its buffer into the first
+ * EDU_XFER_MAX bytes of the segment at most), unmap and unpin.  Each
+ * error path undoes exactly what was done.  The segments are at most
+ * dma_get_max_seg_size() long and do not cross dma_get_seg_boundary().
+ *
+ * Its body is 23 lines; phyr_test_example_sg(), the same with a
+ * scatterlist, takes 49 (neither counting blank lines or comments).
+ *
+ * Context: Process context, sleeps.  The caller owns the edu.
+ * Return: The number of segments written, or a negative errno of
+ * phyr_pin_user(), phyr_map() or edu_dma().
+ */
+static int phyr_test_example(struct device *dev, void __iomem *bar,
+			     unsigned long uaddr, u64 size)
+{
+	DEFINE_PHYR_LIST(pl);
+	struct phyr_dma_iter diter;
+	struct phyr_dma map;
+	dma_addr_t addr;
+	int err, nr = 0;
+	u64 len;
+
+	err = phyr_pin_user(&pl, uaddr, size, FOLL_WRITE | FOLL_LONGTERM);
+	if (err)
+		return err;
+	err = phyr_map(dev, &pl, &map, DMA_FROM_DEVICE, 0, GFP_KERNEL);
+	if (err) {
+		phyr_unpin_user(&pl, false);
+		return err;
+	}
+	phyr_dma_for_each_seg(&map, &diter, addr, len) {
+		err = edu_dma(bar, addr, 0, min_t(u64, len, EDU_XFER_MAX), true);
+		if (err)
+			break;
+		nr++;
+	}
+	phyr_unmap(&map, 0);
+	phyr_unpin_user(&pl, true);
+	return err ?: nr;
+}
+
+/**
+ * phyr_test_example_sg() - phyr_test_example() with a scatterlist.
+ * @dev: The edu's device.
+ * @bar: The edu's registers.
+ * @uaddr: User address of the buffer, any alignment.
+ * @size: Bytes in the buffer, at least one; the range does not wrap.
+ *
+ * The same as phyr_test_example(), the way a driver does it today: an
+ * array of page pointers for the whole buffer, pinned in as many calls as
+ * pin_user_pages_fast() needs, an sg_table built from it, mapped, walked
+ * by DMA segment, unmapped, and every page unpinned by its pointer.  The
+ * page array and the int and unsigned int page counts of the calls limit
+ * the buffer size; the sg_table entries are not cut at the segment
+ * boundary (dma-direct leaves them as they are).
+ *
+ * Context: Process context, sleeps.  The caller owns the edu.
+ * Return: The number of segments written, or a negative errno.
+ */
+static int phyr_test_example_sg(struct device *dev, void __iomem *bar,
+				unsigned long uaddr, u64 size)
+{
+	unsigned int offset = offset_in_page(uaddr), i;
+	struct sg_append_table sgt = {};
+	unsigned long npages, pinned = 0;
+	struct scatterlist *sg;
+	struct page **pages;
+	int err, nr = 0;
+
+	npages = DIV_ROUND_UP(offset + size, PAGE_SIZE);
+	if (npages > INT_MAX)
+		return -EOVERFLOW;
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	while (pinned < npages) {
+		err = pin_user_pages_fast(uaddr - offset + pinned * PAGE_SIZE,
+					  npages - pinned,
+					  FOLL_WRITE | FOLL_LONGTERM,
+					  pages + pinned);
+		if (err <= 0) {
+			err = err ?: -EFAULT;
+			goto out_unpin;
+		}
+		pinned += err;
+	}
+	err = sg_alloc_append_table_from_pages(&sgt, pages, npages, offset,
+					       size, dma_get_max_seg_size(dev),
+					       0, GFP_KERNEL);
+	if (err)
+		goto out_free_table;
+	err = dma_map_sgtable(dev, &sgt.sgt, DMA_FROM_DEVICE, 0);
+	if (err)
+		goto out_free_table;
+	for_each_sgtable_dma_sg(&sgt.sgt, sg, i) {
+		err = edu_dma(bar, sg_dma_address(sg), 0,
+			      min_t(u32, sg_dma_len(sg), EDU_XFER_MAX), true);
+		if (err)
+			break;
+		nr++;
+	}
+	dma_unmap_sgtable(dev, &sgt.sgt, DMA_FROM_DEVICE, 0);
+	sg_free_append_table(&sgt);
+	unpin_user_pages_dirty_lock(pages, npages, true);
+	kvfree(pages);
+	return err ?: nr;
+
+out_free_table:
+	sg_free_append_table(&sgt);
+out_unpin:
+	unpin_user_pages(pages, pinned);
+	kvfree(pages);
+	return err;
+}
+
+/* Load the edu's buffer with the bytes that the example writes. */
+static int phyr_test_edu_load(struct phyr_test_edu *edu)
+{
+	struct device *dev = &edu->pdev->dev;
+	dma_addr_t dma;
+	int i, ret;
+	u8 *buf;
+
+	buf = dma_alloc_coherent(dev, EDU_XFER_MAX, &dma, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < EDU_XFER_MAX; i++)
+		buf[i] = phyr_test_example_byte(i);
+	ret = edu_dma(edu->bar, dma, 0, EDU_XFER_MAX, false);
+	dma_free_coherent(dev, EDU_XFER_MAX, buf, dma);
+	return ret;
+}
+
+static int phyr_test_run_example(void __user *uarg)
+{
+	struct phyr_test_example arg;
+	struct phyr_test_edu *edu;
+	int ret;
+
+	static_assert(PHYR_TEST_EXAMPLE_XFER == EDU_XFER_MAX);
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags & ~PHYR_TEST_EXAMPLE_SG || arg.__reserved ||
+	    !arg.len || arg.addr != (unsigned long)arg.addr ||
+	    arg.len - 1 > ULONG_MAX - arg.addr)
+		return -EINVAL;
+	if (arg.dev >= PHYR_TEST_NR_DEVS || !env.edu[arg.dev].pdev)
+		return -ENODEV;
+	edu = &env.edu[arg.dev];
+
+	mutex_lock(&edu->lock);
+	ret = phyr_test_edu_load(edu);
+	if (!ret && arg.flags & PHYR_TEST_EXAMPLE_SG)
+		ret = phyr_test_example_sg(&edu->pdev->dev, edu->bar,
+					   arg.addr, arg.len);
+	else if (!ret)
+		ret = phyr_test_example(&edu->pdev->dev, edu->bar,
+					arg.addr, arg.len);
+	mutex_unlock(&edu->lock);
+	if (ret < 0)
+		return ret;
+	arg.nr_segs = ret;
+	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+
 static long phyr_test_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -664,6 +858,9 @@ static long phyr_test_ioctl(struct file *file, unsigned int cmd,
 			phyr_test_unpin(tf);
 			ret = 0;
 		}
+		break;
+	case PHYR_TEST_IOC_EXAMPLE:
+		ret = phyr_test_run_example(uarg);
 		break;
 	default:
 		ret = -ENOTTY;

@@ -50,6 +50,7 @@ struct phyr_test_info {
 #define PHYR_TEST_PIN_LONGTERM	_BITUL(1)	/* FOLL_LONGTERM */
 #define PHYR_TEST_PIN_P2P	_BITUL(2)	/* FOLL_PCI_P2PDMA */
 #define PHYR_TEST_PIN_SGT	_BITUL(3)	/* also an sg_table, as ib_umem */
+#define PHYR_TEST_PIN_APPEND	_BITUL(4)	/* to the pinned list */
 
 /**
  * struct phyr_test_pin - Pin a user buffer (PHYR_TEST_IOC_PIN).
@@ -57,8 +58,14 @@ struct phyr_test_info {
  * @len: Number of bytes.
  * @flags: %PHYR_TEST_PIN_* bits.  With %PHYR_TEST_PIN_SGT the buffer is
  *	pinned a second time, into an sg_table the way ib_umem_get() does
- *	it, for comparison.
+ *	it, for comparison.  With %PHYR_TEST_PIN_APPEND the range is pinned
+ *	and appended to the list that the file holds, by phyr_pin_user():
+ *	all of it or, on error, nothing.  That list must have no sg_table,
+ *	must not be mapped (-EBUSY) and must have been pinned with the same
+ *	%PHYR_TEST_PIN_WRITE; %PHYR_TEST_PIN_SGT is not allowed.
  * @__reserved: Zero.
+ *
+ * Without %PHYR_TEST_PIN_APPEND the file must hold nothing (-EBUSY).
  */
 struct phyr_test_pin {
 	__u64 addr;
@@ -132,10 +139,17 @@ static inline __u8 phyr_test_pattern(__u32 seed, __u64 offset)
  *	most 8 pages (4-byte entries when near the previous range), [1]
  *	page-aligned up to 4 MiB (8 bytes), [2] byte-granular up to
  *	512 MiB (12 bytes), [3] anything else, P2P (20 bytes).
+ * @ranges_hash: A digest of the ranges of the phyr list, in order, for
+ *	telling whether the list changed.
  * @p2p: The list holds peer-to-peer memory.
- * @dma_identity: phyr_map() returned the list itself.
- * @dma_ranges: Ranges of the list phyr_map() returned.
- * @dma_mem_bytes: Storage that phyr_map() allocated (0 when identity).
+ * @dma_identity: The DMA list of the mapping is the phyr list itself.
+ * @dma_ranges: Ranges of the DMA list, phyr_dma_list().
+ * @dma_segs: DMA segments within the device limits, phyr_dma_nr_segs().
+ * @dma_mem_bytes: Storage that phyr_map() allocated: the chunks of its
+ *	DMA list, phyr_list_mem_bytes(); 0 when the DMA list is the phyr
+ *	list or a single range.
+ * @dma_state_bytes: sizeof(struct phyr_dma), the mapping state, which the
+ *	driver embeds in its own object; phyr_map() does not allocate it.
  * @sgt_nents: Entries of the sg_table (orig_nents).
  * @sgt_dma_nents: DMA segments after dma_map_sgtable() (nents).
  * @sgt_mem_bytes: Storage of the sg_table: its chunks plus
@@ -159,10 +173,13 @@ struct phyr_test_stats {
 	__u64 ranges;
 	__u64 mem_bytes;
 	__u64 range_class[4];
+	__u64 ranges_hash;
 	__u32 p2p;
 	__u32 dma_identity;
 	__u64 dma_ranges;
+	__u64 dma_segs;
 	__u64 dma_mem_bytes;
+	__u64 dma_state_bytes;
 	__u64 sgt_nents;
 	__u64 sgt_dma_nents;
 	__u64 sgt_mem_bytes;
@@ -176,6 +193,57 @@ struct phyr_test_stats {
 	__u64 sgt_unpin_ns;
 };
 
+/* struct phyr_test_example.flags */
+#define PHYR_TEST_EXAMPLE_SG	_BITUL(0)	/* the scatterlist version */
+
+/* Bytes the edu writes at the start of each DMA segment, at most. */
+#define PHYR_TEST_EXAMPLE_XFER	2048
+
+/**
+ * struct phyr_test_example - Run the driver example (PHYR_TEST_IOC_EXAMPLE).
+ * @addr: (in) User address of the buffer; any alignment.
+ * @len: (in) Bytes in the buffer.
+ * @dev: (in) Index of the edu, %PHYR_TEST_DEV_EDU_*.
+ * @flags: (in) %PHYR_TEST_EXAMPLE_* bits.
+ * @nr_segs: (out) DMA segments that the edu wrote.
+ * @__reserved: Zero.
+ *
+ * Runs phyr_test_example() of lib/test_phyr.c, the example of
+ * Documentation/core-api/phyr.rst, or with %PHYR_TEST_EXAMPLE_SG its
+ * scatterlist equivalent phyr_test_example_sg(), on the buffer: it is
+ * pinned for write and long-term, mapped for the edu, the edu writes
+ * phyr_test_example_byte(0), (1), ... into the first bytes of each DMA
+ * segment, at most %PHYR_TEST_EXAMPLE_XFER of them, and the buffer is
+ * unmapped and unpinned.  The rest of the buffer is left alone.  This
+ * does not touch what the file holds.
+ */
+struct phyr_test_example {
+	__u64 addr;
+	__u64 len;
+	__u32 dev;
+	__u32 flags;
+	__u32 nr_segs;
+	__u32 __reserved;
+};
+
+/**
+ * phyr_test_example_byte() - Byte of what PHYR_TEST_IOC_EXAMPLE writes.
+ * @i: Offset from the start of a DMA segment, below
+ *	%PHYR_TEST_EXAMPLE_XFER.
+ *
+ * The 16-bit little-endian words 0x8000 + n, n = 0, 1, ...: the bytes
+ * 0x00 0x80 occur only at the start of a segment, so a buffer filled with
+ * 0xff beforehand shows where each segment starts.
+ *
+ * Return: The byte at offset @i of each segment.
+ */
+static inline __u8 phyr_test_example_byte(__u32 i)
+{
+	__u32 word = 0x8000 | (i / 2);
+
+	return (__u8)(i & 1 ? word >> 8 : word);
+}
+
 #define PHYR_TEST_IOC_INFO	_IOR('p', 0x00, struct phyr_test_info)
 #define PHYR_TEST_IOC_PIN	_IOW('p', 0x01, struct phyr_test_pin)
 #define PHYR_TEST_IOC_STATS	_IOR('p', 0x02, struct phyr_test_stats)
@@ -183,5 +251,6 @@ struct phyr_test_stats {
 #define PHYR_TEST_IOC_CHECK	_IOWR('p', 0x04, struct phyr_test_check)
 #define PHYR_TEST_IOC_UNMAP	_IO('p', 0x05)
 #define PHYR_TEST_IOC_UNPIN	_IO('p', 0x06)
+#define PHYR_TEST_IOC_EXAMPLE	_IOWR('p', 0x07, struct phyr_test_example)
 
 #endif /* _LIB_TEST_PHYR_UAPI_H */

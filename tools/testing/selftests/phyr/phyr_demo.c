@@ -93,9 +93,11 @@ static int run(const char *mem, uint8_t *buf, size_t len, uint32_t pin_flags)
 		return 1;
 	printf("phyr-demo: path=%s mem=%s bytes=%llu ranges=%llu mem_bytes=%llu",
 	       path, mem, st.bytes, st.ranges, st.mem_bytes);
-	printf(" class=%llu/%llu/%llu/%llu dma_ranges=%llu dma_mem_bytes=%llu",
+	printf(" class=%llu/%llu/%llu/%llu dma_ranges=%llu dma_segs=%llu",
 	       st.range_class[0], st.range_class[1], st.range_class[2],
-	       st.range_class[3], st.dma_ranges, st.dma_mem_bytes);
+	       st.range_class[3], st.dma_ranges, st.dma_segs);
+	printf(" dma_mem_bytes=%llu dma_state_bytes=%llu",
+	       st.dma_mem_bytes, st.dma_state_bytes);
 	printf(" identity=%u sgt_nents=%llu sgt_dma_nents=%llu sgt_mem_bytes=%llu",
 	       st.dma_identity, st.sgt_nents, st.sgt_dma_nents,
 	       st.sgt_mem_bytes);
