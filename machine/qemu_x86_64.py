@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # THE phyr test machine as a kunit.py --qemu_config.  The machine itself is
-# defined by the plain files next to this one, shared with mk/boot.sh:
+# defined by the plain files next to this one, shared with mk/selftests.sh:
 #   x86_64.qemu-args  QEMU arguments, one per line
 #   x86_64.cmdline    kernel command line
 #   x86_64.config     Kconfig the machine needs
@@ -11,6 +11,13 @@
 # "kunit_shutdown=reboot" after our command line, so we end the command line
 # with "--" and that argument becomes an argument of /init instead of a
 # kernel parameter.  /init then scans kmemleak and powers off.
+#
+# PHYR_MAP_PROFILE picks a profile of mk/phyr_map.sh:
+#   iommu    the machine as defined (the default): Intel IOMMU on
+#   noiommu  intel_iommu=off: dma-direct, real P2P DMA
+#   swiotlb  intel_iommu=off swiotlb=force: bouncing
+# PHYR_MAP_BENCH_MB=<n> also runs the phyr_map_bench suite on n MiB lists,
+# with 4 GiB of RAM.
 import os
 
 from ..qemu_config import QemuArchParams
@@ -26,6 +33,19 @@ def _read(name, lines=False):
 
 _params = _read('x86_64.qemu-args', lines=True)
 _cmdline = _read('x86_64.cmdline')
+_profile = os.environ.get('PHYR_MAP_PROFILE', 'iommu')
+if _profile in ('noiommu', 'swiotlb'):
+	_cmdline = _cmdline.replace('intel_iommu=on', 'intel_iommu=off')
+if _profile == 'swiotlb':
+	_cmdline += ' swiotlb=force'
+elif _profile not in ('iommu', 'noiommu'):
+	raise ValueError('PHYR_MAP_PROFILE: unknown profile ' + _profile)
+_bench = os.environ.get('PHYR_MAP_BENCH_MB')
+if _bench:
+	_cmdline += ' phyr_map_kunit.bench_mb=' + str(int(_bench))
+	# 1 GiB of 2 MiB folios after 1 GiB of 4 KiB pages needs more than the
+	# machine's 2 GiB; the last -m wins
+	_params += ['-m', '4096']
 _initrd = os.environ.get('PHYR_KUNIT_INITRD')
 if _initrd:
 	_params += ['-initrd', _initrd]

@@ -9,6 +9,7 @@
 #   kernel-doc   scripts/kernel-doc -none -Wall on our .c/.h files
 #   sparse       make C=2 on our objects (x86_64)
 #   w1           make W=1 on our objects (x86_64)
+#   headers      every header the series adds compiles on its own
 #   cross        our objects for i386 (32-bit phys_addr_t), i386 with PAE
 #                (HIGHMEM64G) and arm64 with 64 KiB pages (clang), W=1
 #   htmldocs     make SPHINXDIRS=core-api htmldocs: no warning about our
@@ -233,6 +234,40 @@ gate_w1() {
 	report_warnings w1 "$log" "$(filter_ours "$log")"
 }
 
+# Every header the series adds compiles as the first include of an empty
+# .c file, with the exact command line kbuild used for lib/phyr.o in the
+# x86_64 build of the w1 gate (the flags, include paths and forced
+# includes of a kernel object).
+gate_headers() {
+	need_tree
+	local out=$S/out-x86_64 log=$LOGS/headers.log cmd h n=0 rc=0
+	if [ ! -f "$out/lib/.phyr.o.cmd" ]; then
+		configure x86_64
+		build_objs x86_64 "$log" lib/phyr.o ||
+			{ tail -30 "$log"; gsay "headers: lib/phyr.o does not build"; return 1; }
+	fi
+	cmd=$(sed -n 's/^savedcmd_lib\/phyr\.o := //p' "$out/lib/.phyr.o.cmd")
+	[ -n "$cmd" ] || { gsay "headers: no command line in lib/.phyr.o.cmd"; return 1; }
+	# drop the dependency file and the object and source of lib/phyr.o
+	cmd=$(sed -E 's/ -Wp,-MMD,[^ ]+//; s/ -c -o lib\/phyr\.o .*$//' <<< "$cmd")
+	: > "$log"
+	mkdir -p "$S/hdrtest"
+	for h in $(new_files | grep -E '\.h$' | grep -v '^tools/'); do
+		local inc=$h src=$S/hdrtest/$(echo "$h" | tr / _).c
+		case $h in include/*) inc=${h#include/} ;; esac
+		printf '#include <%s>\n' "$inc" > "$src"
+		n=$((n + 1))
+		if ! (cd "$out" && eval "$cmd -I$BTREE -c -o /dev/null $src") >> "$log" 2>&1; then
+			gsay "headers: $h does not compile on its own"
+			rc=1
+		fi
+	done
+	[ $rc = 0 ] || { sed 's/^/    /' "$log" | head -40; return 1; }
+	grep -E 'warning:' "$log" | sed 's/^/    /' | head -20 || true
+	! grep -q 'warning:' "$log" || { gsay "headers: warnings (log: $log)"; return 1; }
+	gsay "headers: $n headers compile on their own"
+}
+
 gate_cross() {
 	need_tree
 	local prof log objs rc=0 s want
@@ -287,7 +322,7 @@ gate_htmldocs() {
 	report_warnings htmldocs "$log" "$ours"
 }
 
-GATES_ALL=(checkpatch kernel-doc sparse w1 cross htmldocs)
+GATES_ALL=(checkpatch kernel-doc sparse w1 headers cross htmldocs)
 main() {
 	series_lock
 	mkdir -p "$LOGS"

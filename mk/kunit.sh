@@ -1,15 +1,20 @@
 #!/bin/bash
-# mk/kunit.sh PROFILE [FILTER_GLOB]
+# mk/kunit.sh PROFILE [FILTER_GLOB | --build-only]
 # Build the KUnit kernel of PROFILE out of tree (build/kunit-PROFILE) from
 # build/linux with kunit.py, boot it, run the phyr suites, and check the
 # console log with mk/logcheck.sh.  Profiles:
 #   x86_64    THE test machine (machine/qemu_x86_64.py) + debug config; the
 #             guest continues into machine/guest/kunit-init after the suites
-#             (kmemleak scan, DMA-API error count, PCI listing)
+#             (kmemleak scan, DMA-API error count, PCI listing).  Its kernel
+#             has everything the x86_64 tests need (the phyr_map suite, the
+#             test driver): mk/phyr_map.sh and mk/selftests.sh boot the same
+#             build (--build-only builds it), so it is built once.  The
+#             phyr_map suite runs here in the IOMMU profile, checked by
+#             mk/phyr_map.sh check iommu.
 #   i386      kunit's i386 machine, no PAE (32-bit phys_addr_t), UBSAN
 #   i386-pae  same with HIGHMEM64G (64-bit phys_addr_t), 5 GiB RAM, UBSAN
 # Env: JOBS (2), TIMEOUT (seconds for the boot, 600), KUNIT_SUITES (suites
-# that must have run; default: phyr), KUNIT_EXTRA_ARGS (more kunit.py args),
+# that must have run; default: all of ours in the kernel), KUNIT_EXTRA_ARGS (more kunit.py args),
 # LOG_TAG (suffix of the saved log names).
 # Logs: build/logs/kunit-PROFILE-build.log (kunit.py build: compiler
 # warnings), build/logs/kunit-PROFILE.log (guest console).
@@ -21,24 +26,30 @@ main() {
 	M=$ROOT/machine
 	profile=$1
 	glob=${2:-phyr*}
+	build_only=0
+	[ "$glob" = --build-only ] && build_only=1
 	JOBS=${JOBS:-2}
 	TIMEOUT=${TIMEOUT:-600}
 
 	case $profile in
 	x86_64)
 		qemu_config=$M/qemu_x86_64.py
-		frags=("$M/kunit/phyr.config" "$M/kunit/debug.config")
+		frags=("$M/kunit/phyr.config" "$M/kunit/debug.config"
+		       "$M/kunit/phyr_map.config" "$M/selftests/kernel.config")
 		initrd=$B/initramfs-kunit.cpio.gz
+		suites="phyr phyr_storage phyr_map phyr_map_debug"
 		;;
 	i386)
 		qemu_config=$M/qemu_i386.py
 		frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config")
 		initrd=
+		suites="phyr phyr_storage"
 		;;
 	i386-pae)
 		qemu_config=$M/qemu_i386_pae.py
 		frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config")
 		initrd=
+		suites="phyr phyr_storage"
 		;;
 	*) echo "unknown profile $profile" >&2; exit 2 ;;
 	esac
@@ -90,6 +101,8 @@ main() {
 		grep -A3 ': warning: ' "$blog" | head -n 40 | sed 's/^/    /'
 	fi
 
+	[ $build_only = 1 ] && exit 0
+
 	say "running '$glob' in QEMU"
 	echo "+ ${kunit[*]} exec ${args[*]} --timeout=$TIMEOUT '$glob'"
 	rm -f "$bdir/test.log"
@@ -104,7 +117,10 @@ main() {
 	say "ran in $((t2 - t1)) s (kunit.py exit $rc), console log: ${log#$ROOT/}"
 
 	# shellcheck disable=SC2086
-	"$ROOT/mk/logcheck.sh" "$log" "$profile" ${KUNIT_SUITES:-phyr} || rc=1
+	"$ROOT/mk/logcheck.sh" "$log" "$profile" ${KUNIT_SUITES:-$suites} || rc=1
+	if [ "$profile" = x86_64 ] && [ "$glob" = 'phyr*' ]; then
+		"$ROOT/mk/phyr_map.sh" check iommu "$log" || rc=1
+	fi
 	if [ $rc != 0 ]; then
 		say "FAIL"
 		exit 1

@@ -1,8 +1,9 @@
 # phyr_map KUnit profiles and benchmark (mk/phyr_map.sh), included from the
 # top-level Makefile with "-include mk/phyr_map.mk".
 #
-#   make kunit-phyr_map          iommu, noiommu and swiotlb profiles
-#   make kunit-phyr_map-PROFILE  one of them
+#   make kunit-phyr_map          noiommu and swiotlb profiles (the iommu
+#                                profile runs in make kunit-x86_64)
+#   make kunit-phyr_map-PROFILE  one of iommu, noiommu, swiotlb
 #   make bench-phyr_map          phyr_map vs dma_map_sgtable table (guest)
 PHYR_MAP_PROFILES := iommu noiommu swiotlb
 
@@ -12,7 +13,7 @@ CHECK_STEPS += kunit-phyr_map
 	bench-phyr_map
 
 kunit-phyr_map: deps
-	@mk/phyr_map.sh $(PHYR_MAP_PROFILES)
+	@mk/phyr_map.sh
 
 $(addprefix kunit-phyr_map-,$(PHYR_MAP_PROFILES)): kunit-phyr_map-%: deps
 	@mk/phyr_map.sh $*

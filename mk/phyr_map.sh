@@ -1,14 +1,18 @@
 #!/bin/bash
 # mk/phyr_map.sh [PROFILE...]
-# The phyr_map KUnit suite on the x86_64 test machine, one kernel (debug
-# config + machine/kunit/phyr_map.config, built in build/kunit-phyr_map)
-# booted once per profile of machine/qemu_x86_64_phyr_map.py:
+# The phyr_map KUnit suite on the x86_64 test machine, in the kernel of
+# mk/kunit.sh x86_64 (build/kunit-x86_64, built there once for every
+# x86_64 test), booted once per profile of machine/qemu_x86_64.py:
 #   iommu     Intel IOMMU: IOVA mapping, iommu_iova_to_phys() of every page
 #   noiommu   intel_iommu=off: identity mapping, real P2P DMA into the CMB
 #   swiotlb   intel_iommu=off swiotlb=force: bounce buffering
-# (default: all three).  Each console log (build/logs/phyr_map-PROFILE.log)
-# must pass mk/logcheck.sh and show the cases of its profile passed, not
-# skipped, the guest's DMA-API error count 0 and a clean kmemleak scan.
+# (default: noiommu and swiotlb; `make kunit-x86_64` boots the machine as
+# defined, which is the iommu profile, runs the suite there and checks it
+# with "mk/phyr_map.sh check iommu LOG").  Each console log
+# (build/logs/phyr_map-PROFILE.log) must pass mk/logcheck.sh and show the
+# cases of its profile passed, not skipped, the guest's DMA-API error
+# count equal to what the dma-debug cases provoked, and a clean kmemleak
+# scan.
 #
 # mk/phyr_map.sh bench [MiB]: the phyr_map_bench table (default 1024 MiB
 # lists) in the iommu and noiommu profiles, on a kernel without the debug
@@ -21,23 +25,65 @@ M=$ROOT/machine
 JOBS=${JOBS:-2}
 TIMEOUT=${TIMEOUT:-1200}
 say() { echo "==> phyr_map: $*"; }
+# DMA-API errors the dma-debug cases caused on purpose (mk/logcheck.sh)
+provoked() {
+	sed -nE 's/.*phyr_map: provoked ([0-9]+) DMA-API errors.*/\1/p' "$1" |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+
+# Cases that must pass (not be skipped) in each profile.
+debug_all="phyr_test_debug_clean phyr_test_debug_map_overlap phyr_test_debug_unmap_stale phyr_test_debug_sync_stale phyr_test_debug_sync_outside phyr_test_debug_unbind_leak"
+declare -A must=(
+	[iommu]="phyr_test_map_untrusted phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_seg_iter phyr_test_seg_limits phyr_test_map_no_alloc phyr_test_unmap_remap $debug_all"
+	[noiommu]="phyr_test_map_pages phyr_test_map_identity phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth_p2p phyr_test_seg_iter phyr_test_seg_limits phyr_test_map_no_alloc phyr_test_unmap_remap $debug_all"
+	[swiotlb]="phyr_test_map_pages phyr_test_map_bounce phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_sync_for_cpu_window phyr_test_sync_for_device_window phyr_test_unmap_remap phyr_test_seg_limits phyr_test_debug_clean phyr_test_debug_map_overlap phyr_test_debug_sync_outside phyr_test_debug_unbind_leak"
+)
+
+# check_log PROFILE LOG: the cases and guest lines a profile must show
+check_log() {
+	local p=$1 log=$2 c re rc=0
+	for c in ${must[$p]}; do
+		if grep -Eq "(^|\])[[:space:]]*ok [0-9]+ $c\$" "$log"; then
+			echo "==> logcheck phyr_map-$p: ok: $c passed"
+		else
+			echo "==> logcheck phyr_map-$p: FAIL: $c did not pass (or was skipped)"
+			rc=1
+		fi
+	done
+	for re in 'phyr-guest: done' \
+		  'phyr-guest: kmemleak-scan: done, 0 leak reports' \
+		  "phyr-guest: dma-api error_count=$(provoked "$log") disabled=N"; do
+		if grep -q "$re" "$log"; then
+			echo "==> logcheck phyr_map-$p: ok: $re"
+		else
+			echo "==> logcheck phyr_map-$p: FAIL: missing '$re'"
+			rc=1
+		fi
+	done
+	return $rc
+}
+
+if [ "${1:-}" = check ]; then
+	check_log "$2" "$3"
+	exit
+fi
 
 bench=0
 if [ "${1:-}" = bench ]; then
 	bench=${2:-1024}
 	set -- iommu noiommu
 fi
-[ $# -gt 0 ] || set -- iommu noiommu swiotlb
+[ $# -gt 0 ] || set -- noiommu swiotlb
 
-bdir=$B/kunit-phyr_map
-frags=(phyr.config debug.config phyr_map.config)
+bdir=$B/kunit-x86_64
+frags=(phyr.config debug.config phyr_map.config ../selftests/kernel.config)
 if [ $bench != 0 ]; then
 	# KASAN, kmemleak, lockdep and dma-debug would be most of the time
 	bdir=$B/kunit-phyr_map-bench
 	frags=(phyr.config phyr_map.config)
 fi
 mkdir -p "$bdir" "$B/logs"
-args=(--build_dir="$bdir" --qemu_config="$M/qemu_x86_64_phyr_map.py")
+args=(--build_dir="$bdir" --qemu_config="$M/qemu_x86_64.py")
 for f in "${frags[@]}"; do
 	args+=(--kunitconfig="$M/kunit/$f")
 done
@@ -48,30 +94,29 @@ initrd=$B/initramfs-phyr_map.cpio.gz
 "$ROOT/mk/initramfs.sh" "$initrd" "$M/guest/kunit-init"
 export PHYR_KUNIT_INITRD=$initrd
 
+if [ $bench = 0 ]; then
+	# the kernel of every x86_64 test, built (or found up to date) there
+	"$ROOT/mk/kunit.sh" x86_64 --build-only
+fi
 # one run per build dir; build/linux must not change under the build and
 # the boots (mk/tree.sh waits for shared holders of build/.lock-tree)
 exec 8>"$bdir.lock"
-flock -n 8 || { say "waiting for another mk/phyr_map.sh"; flock 8; }
+flock -n 8 || { say "waiting for another run in $bdir"; flock 8; }
 "$ROOT/mk/tree.sh"
 exec 7>"$B/.lock-tree"
 flock -s 7
 cd "$B/linux"
 kunit=(python3 tools/testing/kunit/kunit.py)
-say "building ($bdir)"
-t0=$(date +%s)
-if ! "${kunit[@]}" build "${args[@]}" "${build_args[@]}" > "$B/logs/phyr_map-build.log" 2>&1; then
-	tail -n 40 "$B/logs/phyr_map-build.log"
-	say "FAIL: build (build/logs/phyr_map-build.log)"
-	exit 1
+if [ $bench != 0 ]; then
+	say "building ($bdir)"
+	t0=$(date +%s)
+	if ! "${kunit[@]}" build "${args[@]}" "${build_args[@]}" > "$B/logs/phyr_map-build.log" 2>&1; then
+		tail -n 40 "$B/logs/phyr_map-build.log"
+		say "FAIL: build (build/logs/phyr_map-build.log)"
+		exit 1
+	fi
+	say "built in $(( $(date +%s) - t0 )) s"
 fi
-say "built in $(( $(date +%s) - t0 )) s"
-
-# Cases that must pass (not be skipped) in each profile.
-declare -A must=(
-	[iommu]="phyr_test_map_untrusted phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_seg_iter"
-	[noiommu]="phyr_test_map_pages phyr_test_map_identity phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth_p2p"
-	[swiotlb]="phyr_test_map_pages phyr_test_map_bounce phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p"
-)
 
 rc=0
 for p in "$@"; do
@@ -89,27 +134,12 @@ for p in "$@"; do
 	grep -E 'phyr_map: |# phyr_test|phyr_map_bench|^\[[ 0-9.]+\] +(not )?ok ' "$log" |
 		sed 's/^/    /' | head -n 80 || true
 	"$ROOT/mk/logcheck.sh" "$log" "phyr_map-$p" phyr_map || prc=1
-	for c in ${must[$p]}; do
-		[ $bench != 0 ] && break
-		if grep -Eq "(^|\])[[:space:]]*ok [0-9]+ $c\$" "$log"; then
-			echo "==> logcheck phyr_map-$p: ok: $c passed"
-		else
-			echo "==> logcheck phyr_map-$p: FAIL: $c did not pass (or was skipped)"
-			prc=1
-		fi
-	done
-	guest=('phyr-guest: done')
-	# the benchmark kernel has no debug config
-	[ $bench = 0 ] && guest+=('phyr-guest: kmemleak-scan: done, 0 leak reports'
-				  'phyr-guest: dma-api error_count=0 disabled=N')
-	for re in "${guest[@]}"; do
-		if grep -q "$re" "$log"; then
-			echo "==> logcheck phyr_map-$p: ok: $re"
-		else
-			echo "==> logcheck phyr_map-$p: FAIL: missing '$re'"
-			prc=1
-		fi
-	done
+	if [ $bench = 0 ]; then
+		check_log "$p" "$log" || prc=1
+	elif ! grep -q 'phyr-guest: done' "$log"; then
+		echo "==> logcheck phyr_map-$p: FAIL: missing 'phyr-guest: done'"
+		prc=1
+	fi
 	if [ $bench != 0 ]; then
 		grep -E 'phyr_map_bench' "$log" | sed -E 's/^\[[ 0-9.]+\] +//' \
 			> "$B/logs/phyr_map-bench-$p.txt" || true

@@ -18,4 +18,4 @@ $(addprefix selftests-,$(SELFTESTS_PROFILES)): selftests-%: deps
 
 clean: clean-selftests
 clean-selftests:
-	rm -rf build/selftests-kernel build/selftests-user
+	rm -rf build/selftests-user

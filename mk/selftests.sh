@@ -8,9 +8,9 @@
 #   noiommu   intel_iommu=off: the map tests only ("direct" and "p2p";
 #             "iommu" skips)
 #
-# (default: both).  Builds the guest kernel (build/selftests-kernel:
-# machine/x86_64.config + machine/kunit/debug.config +
-# machine/selftests/kernel.config), the selftests statically linked
+# (default: both).  Boots the kernel of mk/kunit.sh x86_64 (the test
+# machine's debug kernel, which also has machine/selftests/kernel.config),
+# builds the selftests statically linked
 # (make -C tools/testing/selftests TARGETS=phyr), and an initramfs whose
 # /init (machine/selftests/init) runs them.  A profile fails on any
 # "not ok" in the TAP, a test that must pass but was skipped, a sanitizer,
@@ -19,13 +19,13 @@
 # mk/selftests.sh build: only build kernel, selftests and initramfs.
 # mk/selftests.sh boot PROFILE LOG -- GUEST ARGS: boot once (mk/demo.sh).
 # Env: JOBS (2), TIMEOUT (seconds per boot, 1200).
-# Logs: build/logs/selftests-kernel.log, build/logs/selftests-PROFILE.log.
+# Logs: build/logs/selftests-PROFILE.log (the kernel: mk/kunit.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build
 M=$ROOT/machine
-KDIR=$B/selftests-kernel
+KDIR=$B/kunit-x86_64
 UDIR=$B/selftests-user
 INITRD=$B/initramfs-selftests.cpio.gz
 JOBS=${JOBS:-2}
@@ -34,8 +34,8 @@ say() { echo "==> selftests: $*"; }
 
 # Tests that must pass, not skip, in each profile.
 declare -A MUST=(
-	[iommu]="pin.pages_4k pin.thp_1g pin.hugetlb_2m pin.unaligned pin.readonly_write pin.hole pin.fail_nth pin.lengths pin.bad_arguments map.iommu.pages_4k map.iommu.unaligned map.iommu.thp map.iommu.hugetlb map.iommu.cow map.iommu.root_port map.iommu.fail_nth map.iommu.close_mapped map.p2p.pages_4k map.p2p.unaligned map.p2p.root_port map.p2p.fail_nth map.p2p.close_mapped"
-	[noiommu]="map.direct.pages_4k map.direct.unaligned map.direct.thp map.direct.hugetlb map.direct.cow map.direct.root_port map.direct.fail_nth map.direct.close_mapped map.p2p.pages_4k map.p2p.unaligned map.p2p.root_port map.p2p.fail_nth map.p2p.close_mapped"
+	[iommu]="pin.pages_4k pin.thp_1g pin.hugetlb_2m pin.unaligned pin.readonly_write pin.hole pin.fail_nth pin.append_same_page pin.append_fail_nth pin.lengths pin.bad_arguments map.iommu.pages_4k map.iommu.unaligned map.iommu.thp map.iommu.hugetlb map.iommu.cow map.iommu.root_port map.iommu.fail_nth map.iommu.append_two map.iommu.example map.iommu.example_errors map.iommu.example_fail_nth map.iommu.close_mapped map.p2p.pages_4k map.p2p.unaligned map.p2p.root_port map.p2p.fail_nth map.p2p.append_two map.p2p.close_mapped"
+	[noiommu]="map.direct.pages_4k map.direct.unaligned map.direct.thp map.direct.hugetlb map.direct.cow map.direct.root_port map.direct.fail_nth map.direct.append_two map.direct.example map.direct.example_errors map.direct.example_fail_nth map.direct.close_mapped map.p2p.pages_4k map.p2p.unaligned map.p2p.root_port map.p2p.fail_nth map.p2p.append_two map.p2p.close_mapped"
 )
 # Arguments of the selftest binary per profile (kselftest_harness -f).
 declare -A TESTARGS=(
@@ -44,43 +44,9 @@ declare -A TESTARGS=(
 )
 
 build_kernel() {
-	local cfg=$KDIR/.config frags t0 missing=()
-
-	mkdir -p "$KDIR" "$B/logs"
-	frags=("$M/x86_64.config" "$M/kunit/debug.config" "$M/selftests/kernel.config")
-	# a new .config only when a fragment changed: kbuild then rebuilds
-	# only what depends on the options that changed
-	if [ ! -f "$cfg" ] || [ ! -f "$KDIR/.frags" ] ||
-	   ! cat "${frags[@]}" | cmp -s - "$KDIR/.frags"; then
-		say "configuring $KDIR"
-		cat "${frags[@]}" > "$cfg"
-		make -C "$B/linux" O="$KDIR" ARCH=x86_64 olddefconfig > /dev/null
-		cat "${frags[@]}" > "$KDIR/.frags"
-	fi
-	while read -r line; do
-		case $line in
-		CONFIG_*=*) grep -qx -- "$line" "$cfg" || missing+=("$line") ;;
-		esac
-	done < <(cat "${frags[@]}")
-	if [ ${#missing[@]} != 0 ]; then
-		say "FAIL: options did not stick (dependencies?): ${missing[*]}"
-		exit 1
-	fi
-
-	say "building the guest kernel ($KDIR)"
-	t0=$(date +%s)
-	export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
-	# build/linux must not change under the build (mk/tree.sh)
-	if ! flock -s "$B/.lock-tree" \
-		make -C "$B/linux" O="$KDIR" ARCH=x86_64 CC="ccache gcc" \
-		HOSTCC="ccache gcc" -j"$JOBS" bzImage \
-		> "$B/logs/selftests-kernel.log" 2>&1; then
-		tail -n 40 "$B/logs/selftests-kernel.log"
-		say "FAIL: kernel build (build/logs/selftests-kernel.log)"
-		exit 1
-	fi
-	say "kernel built in $(( $(date +%s) - t0 )) s, $(grep -c ': warning: ' "$B/logs/selftests-kernel.log" || true) compiler warnings"
-	grep -A3 ': warning: ' "$B/logs/selftests-kernel.log" | head -n 20 | sed 's/^/    /' || true
+	# the kernel of every x86_64 test (mk/kunit.sh), which has the test
+	# driver; its KUnit suites are switched off at boot (kunit.enable=0)
+	"$ROOT/mk/kunit.sh" x86_64 --build-only
 }
 
 build_user() {
@@ -106,7 +72,7 @@ boot() {
 	shift 2
 
 	mapfile -t qargs < <(grep -v '^[[:space:]]*#' "$M/x86_64.qemu-args" | grep .)
-	cmdline="$(grep -v '^#' "$M/x86_64.cmdline" | tr '\n' ' ') hugepages=16"
+	cmdline="$(grep -v '^#' "$M/x86_64.cmdline" | tr '\n' ' ') hugepages=16 kunit.enable=0"
 	case $profile in
 	iommu) ;;
 	noiommu) cmdline=${cmdline/intel_iommu=on/intel_iommu=off} ;;
@@ -199,9 +165,9 @@ main() {
 	fi
 	# one build (and run) per build dir at a time
 	mkdir -p "$B"
-	exec 8>"$KDIR.lock"
+	exec 8>"$B/selftests.lock"
 	if ! flock -n 8; then
-		say "waiting for another run in ${KDIR#$ROOT/}"
+		say "waiting for another run of mk/selftests.sh"
 		flock 8
 	fi
 	"$ROOT/mk/tree.sh"

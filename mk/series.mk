@@ -6,10 +6,11 @@
 #   make series-check  the series applies with git am to pristine 6.12 and
 #                      gives build/linux; every commit builds its objects
 #                      (x86_64, W=1, no warnings)
-#   make gates         checkpatch, kernel-doc, sparse, w1, cross, htmldocs
+#   make gates         checkpatch, kernel-doc, sparse, w1, headers, cross,
+#                      htmldocs
 #   make gate-NAME     one of them (logs: build/logs/series/)
 #   make clean-series  remove build/series (its kernel tree and builds)
-SERIES_GATES := checkpatch kernel-doc sparse w1 cross htmldocs
+SERIES_GATES := checkpatch kernel-doc sparse w1 headers cross htmldocs
 
 # Gates in make check: all of them.
 SERIES_GATES_CHECK := $(SERIES_GATES)
