@@ -96,6 +96,7 @@ export PHYR_KUNIT_INITRD=$initrd
 
 if [ $bench = 0 ]; then
 	# the kernel of every x86_64 test, built (or found up to date) there
+	"$ROOT/mk/tree.sh"
 	"$ROOT/mk/kunit.sh" x86_64 --build-only
 fi
 # one run per build dir; build/linux must not change under the build and

@@ -442,8 +442,15 @@ static int phyr_map_direct(struct phyr_dma *map, unsigned long attrs,
 	int ret;
 
 	map->backend = PHYR_MAP_DIRECT;
-	if (is_swiotlb_active(map->dev))
-		map->piece_max = swiotlb_max_mapping_size(map->dev);
+	if (is_swiotlb_active(map->dev)) {
+		/*
+		 * A bounce buffer never crosses the device's segment boundary,
+		 * so a piece that may be bounced must fit between two.
+		 */
+		map->piece_max = min3((u64)swiotlb_max_mapping_size(map->dev),
+				      (u64)map->max_seg,
+				      (u64)map->seg_boundary + 1 ?: U64_MAX);
+	}
 
 	phyr_list_for_each(map->pl, &iter, r) {
 		bool p2p = iter.flags & PHYR_RANGE_P2P;
