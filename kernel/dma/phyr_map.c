@@ -134,21 +134,22 @@ enum pci_p2pdma_map_type phyr_map_p2p_type(struct pci_p2pdma_map_state *state,
 
 /*
  * Part of a piece: @len bytes at CPU address @phys and DMA address @addr,
- * @into bytes after the start of their piece (0 but for a window's first).
+ * @into bytes after the start of a piece of @piece_len bytes (a window
+ * may start or end inside a piece).
  */
 struct phyr_piece {
 	phys_addr_t phys;
 	dma_addr_t addr;
 	u64 len;
 	u64 into;
+	u64 piece_len;
 	bool p2p;
 };
 
 /*
  * Walks the CPU list and the DMA list of a mapping side by side, piece by
- * piece, over a window of the mapping.  A piece ends where its CPU range
- * ends, where its DMA range ends, or @max bytes after its start, counted
- * from the start of its CPU range, which is how the backends cut ranges
+ * piece, over a window of the mapping.  Pieces are cut every @max bytes
+ * from the start of each CPU range, which is how the backends cut ranges
  * into pieces at map time.
  */
 struct phyr_piece_iter {
@@ -157,7 +158,8 @@ struct phyr_piece_iter {
 	struct phyr cpu;
 	struct phyr dma;
 	unsigned int cpu_flags;
-	u64 piece_left;
+	u64 cpu_off;		/* bytes of the CPU range before cpu.addr */
+	u64 cpu_range_len;	/* bytes of the whole CPU range */
 	u64 max;
 	u64 left;
 };
@@ -171,16 +173,16 @@ static void phyr_piece_init(struct phyr_piece_iter *pi,
 	phyr_iter_init(&pi->dma_iter, dma);
 	pi->cpu.len = 0;
 	pi->dma.len = 0;
-	pi->piece_left = 0;
 	pi->max = map->piece_max;
 	pi->left = len;
 	if (!offset || !len)
 		return;
 	phyr_iter_seek(&pi->cpu_iter, offset);
-	/* The bytes of its range that the seek skips decide the first piece. */
-	pi->piece_left = pi->max - pi->cpu_iter.skip % pi->max;
+	/* The bytes of its range that the seek skips. */
+	pi->cpu_off = pi->cpu_iter.skip;
 	phyr_iter_next(&pi->cpu_iter, &pi->cpu);
 	pi->cpu_flags = pi->cpu_iter.flags;
+	pi->cpu_range_len = pi->cpu_off + pi->cpu.len;
 	phyr_iter_seek(&pi->dma_iter, offset);
 }
 
@@ -194,24 +196,24 @@ static bool phyr_piece_next(struct phyr_piece_iter *pi, struct phyr_piece *p)
 		if (!phyr_iter_next(&pi->cpu_iter, &pi->cpu))
 			return false;
 		pi->cpu_flags = pi->cpu_iter.flags;
-		pi->piece_left = 0;
+		pi->cpu_off = 0;
+		pi->cpu_range_len = pi->cpu.len;
 	}
 	if (!pi->dma.len && !phyr_iter_next(&pi->dma_iter, &pi->dma))
 		return false;
-	if (!pi->piece_left)
-		pi->piece_left = pi->max;
-	n = min3(pi->piece_left, pi->cpu.len, pi->dma.len);
+	p->into = pi->cpu_off % pi->max;
+	p->piece_len = min(pi->max, pi->cpu_range_len - (pi->cpu_off - p->into));
+	n = min3(p->piece_len - p->into, pi->cpu.len, pi->dma.len);
 	n = min(n, pi->left);
 	p->phys = pi->cpu.addr;
 	p->addr = pi->dma.addr;
 	p->len = n;
-	p->into = pi->max - pi->piece_left;
 	p->p2p = pi->cpu_flags & PHYR_RANGE_P2P;
 	pi->cpu.addr += n;
 	pi->cpu.len -= n;
+	pi->cpu_off += n;
 	pi->dma.addr += n;
 	pi->dma.len -= n;
-	pi->piece_left -= n;
 	pi->left -= n;
 	return true;
 }
@@ -334,8 +336,13 @@ static void phyr_walk(const struct phyr_dma *map, const struct phyr_list *dma,
 		if (debug && op == PHYR_OP_UNMAP)
 			debug_dma_unmap_phyr(map->dev, p.addr, p.len, map->dir);
 		else if (debug)
+			/*
+			 * The whole piece: dma-debug finds an entry for a sync
+			 * of part of one only when no other mapping has the
+			 * same address, which is common without an IOMMU.
+			 */
 			debug_dma_sync_phyr(map->dev, p.addr - p.into,
-					    p.into + p.len, map->dir,
+					    p.piece_len, map->dir,
 					    op == PHYR_OP_SYNC_FOR_CPU);
 		if (work)
 			phyr_piece_op(map, &p, op, attrs);
@@ -726,7 +733,7 @@ static void phyr_debug_sync_outside(const struct phyr_dma *map, u64 offset,
 	phyr_piece_init(&pi, map, phyr_dma_list(map), last, 1);
 	if (phyr_piece_next(&pi, &p))
 		debug_dma_sync_phyr(map->dev, p.addr - p.into,
-				    p.into + (end - last), map->dir,
+				    p.piece_len + (end - last) - 1, map->dir,
 				    op == PHYR_OP_SYNC_FOR_CPU);
 }
 
