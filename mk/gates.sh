@@ -37,6 +37,7 @@ ALLOWED_CHECKS=(
 	# callers pass plain variables.
 	"MACRO_ARG_REUSE include/linux/phyr.h"
 	"MACRO_ARG_REUSE include/linux/phyr-dma.h"
+	"MACRO_ARG_REUSE kernel/dma/phyr_map.c"
 	# TRACE_EVENT() layout of every event in include/trace/events/dma.h:
 	# TP_STRUCT__entry( and TP_fast_assign( open a block, continuation
 	# lines are indented by a tab as in the rest of the file.

@@ -8,7 +8,6 @@
 #ifndef _LINUX_PHYR_MAP_OPS_H
 #define _LINUX_PHYR_MAP_OPS_H
 
-#include <linux/errno.h>
 #include <linux/phyr-dma.h>
 #include <linux/types.h>
 
@@ -40,20 +39,9 @@ static inline bool phyr_map_should_fail(void)
 }
 #endif
 
-#ifdef CONFIG_IOMMU_DMA_PHYR
+/* drivers/iommu/dma-iommu-phyr.c; call only if CONFIG_IOMMU_DMA_PHYR */
 int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp);
 void iommu_dma_unmap_phyr(struct phyr_dma *map);
-#else
-static inline int iommu_dma_map_phyr(struct phyr_dma *map,
-				     unsigned long attrs, gfp_t gfp)
-{
-	return -EOPNOTSUPP;
-}
-
-static inline void iommu_dma_unmap_phyr(struct phyr_dma *map)
-{
-}
-#endif
 
 #if IS_ENABLED(CONFIG_PHYR_MAP_KUNIT_TEST) && IS_ENABLED(CONFIG_IOMMU_DMA_PHYR)
 /* For the phyr_map KUnit suite only: IOVA bytes live, iommu_map() calls. */

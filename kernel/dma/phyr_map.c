@@ -654,7 +654,9 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 	} else if (phyr_map_go_direct(dev, ops)) {
 		ret = phyr_map_direct(map, attrs, gfp);
 	} else if (use_dma_iommu(dev)) {
-		ret = iommu_dma_map_phyr(map, attrs, gfp);
+		ret = -EOPNOTSUPP;
+		if (IS_ENABLED(CONFIG_IOMMU_DMA_PHYR))
+			ret = iommu_dma_map_phyr(map, attrs, gfp);
 	} else {
 		ret = phyr_map_ops(map, ops, attrs, gfp);
 	}
@@ -708,7 +710,7 @@ void phyr_unmap(struct phyr_dma *map, unsigned long attrs)
 			     phyr_list_length(dma), phyr_list_nr_ranges(dma),
 			     map->dir, attrs);
 	phyr_walk(map, dma, 0, phyr_list_length(dma), PHYR_OP_UNMAP, attrs);
-	if (map->backend == PHYR_MAP_IOMMU)
+	if (IS_ENABLED(CONFIG_IOMMU_DMA_PHYR) && map->backend == PHYR_MAP_IOMMU)
 		iommu_dma_unmap_phyr(map);
 	phyr_list_destroy(&map->list);
 	map->flags = 0;
