@@ -26,6 +26,8 @@
 #include <linux/phyr.h>
 #include <linux/slab.h>
 
+#include "phyr_test.h"
+
 /**
  * DOC: Storage of a phyr list
  *

@@ -200,11 +200,6 @@ int __must_check phyr_list_preload(struct phyr_list *pl,
 				   unsigned long nr_ranges, gfp_t gfp);
 size_t phyr_list_mem_bytes(const struct phyr_list *pl);
 
-#if IS_ENABLED(CONFIG_PHYR_KUNIT_TEST)
-/* Chunks allocated and not yet freed by all lists, for leak tests. */
-long phyr_chunks_live(void);
-#endif
-
 /**
  * struct phyr_iter - Cursor over the ranges of a phyr list.
  * @pl: List being walked.

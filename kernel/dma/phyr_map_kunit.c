@@ -57,6 +57,7 @@
 #include <linux/slab.h>
 #include <linux/swiotlb.h>
 #include <linux/vmalloc.h>
+#include "../../lib/phyr_test.h"
 #include "../../lib/test_phyr_edu.h"
 #include "debug.h"
 
