@@ -1078,8 +1078,9 @@ EXPORT_SYMBOL_GPL(phyr_list_append_pages);
  *
  * Context: Any context that @gfp allows.  The caller must serialise
  * changes to both lists against each other and against readers.
- * Return: 0 on success, -EOVERFLOW if the length of @pl would overflow,
- * -ENOMEM if memory could not be allocated.
+ * Return: 0 on success, -EINVAL if @pl and @src are the same list,
+ * -EOVERFLOW if the length of @pl would overflow, -ENOMEM if memory could
+ * not be allocated.
  */
 int phyr_list_splice(struct phyr_list *pl, struct phyr_list *src, gfp_t gfp)
 {
@@ -1089,6 +1090,8 @@ int phyr_list_splice(struct phyr_list *pl, struct phyr_list *src, gfp_t gfp)
 	u64 total;
 	int ret;
 
+	if (WARN_ON_ONCE(pl == src))
+		return -EINVAL;
 	if (phyr_list_empty(src))
 		return 0;
 	if (check_add_overflow(pl->length, src->length, &total))

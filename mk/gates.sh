@@ -298,6 +298,16 @@ gate_cross() {
 			continue
 		fi
 		report_warnings "cross $prof" "$log" "$(filter_ours "$log")" || rc=1
+		# objects are not linked here: a 64-bit division that the
+		# compiler leaves to libgcc would only fail at the kernel's link
+		local o libgcc
+		for o in "${objs[@]}"; do
+			[ -f "$S/out-$prof/$o" ] || continue
+			libgcc=$(nm -u "$S/out-$prof/$o" |
+				 grep -oE '__(u?div|u?mod)di3|__aeabi_u?ldivmod' | sort -u || true)
+			[ -z "$libgcc" ] ||
+				{ gsay "cross: $prof: $o needs libgcc's $libgcc (use div64_u64() and friends)"; rc=1; }
+		done
 		echo "    $(( $(date +%s) - t0 )) s"
 	done
 	return $rc

@@ -17,6 +17,7 @@
 #include <linux/pci-p2pdma.h>
 #include <linux/phyr-map-ops.h>
 
+#include "../../lib/phyr_test.h"
 #include "dma-iommu.h"
 
 /**
@@ -35,8 +36,10 @@
  * two.  A range of at least the IOMMU's smallest large page (2 MiB with
  * 4 KiB pages) is placed so that its IOVA is congruent to its physical
  * address modulo that page size, padding the IOVA layout if needed, so
- * that the IOMMU can map it with large pages.  Lists of naturally aligned
- * folios need no padding and still map linearly.
+ * that the IOMMU can map it with large pages.  A list of naturally aligned
+ * large folios needs no padding and still maps linearly; a large range
+ * that follows a small one may leave padding between them, and then the
+ * result has more than one DMA range.
  *
  * The second pass maps every slot with iommu_map_nosync() and the whole
  * allocation is made visible with a single iommu_sync_map().  Peer-to-peer
@@ -46,8 +49,9 @@
  * Unmapping walks the result: each IOVA range in it covers whole slots,
  * which are unmapped into one IOTLB gather, flushed once, and the IOVA
  * allocation is freed (through the flush queue when the domain has one).
- * Cache maintenance of non-coherent devices is done by phyr_map.c for
- * every backend, range by range, so a sync here is never needed.
+ * Mapping does the cache maintenance of non-coherent devices for what it
+ * maps; unmap and sync leave it to phyr_map.c, which does it for every
+ * backend, piece by piece.
  *
  * Untrusted devices and devices whose small kmalloc() buffers must be
  * bounced get the IOMMU mapping only when every range is granule aligned,
@@ -193,7 +197,9 @@ static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 			}
 		}
 		if (check && iova_offset(iovad, r.addr | r.len) &&
-		    (untrusted || iommu_dma_use_swiotlb(dev, r.len, dir)))
+		    (untrusted ||
+		     iommu_dma_use_swiotlb(dev, min_t(u64, r.len, SIZE_MAX),
+					   dir)))
 			return -EOPNOTSUPP;
 		if (r.len > SSIZE_MAX)
 			return -EOVERFLOW;
@@ -282,7 +288,9 @@ int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
 		place = phyr_iova_place(pos, &r, iovad, large);
 		slot = phyr_iova_slot(&r, iovad);
 		pos = place - iova_offset(iovad, r.addr);
-		if (!coherent && !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+		/* P2P memory is mapped uncached: no cache maintenance. */
+		if (!coherent && !(iter.flags & PHYR_RANGE_P2P) &&
+		    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 			arch_sync_dma_for_device(r.addr, r.len, dir);
 
 		ret = -ENOMEM;

@@ -47,9 +47,6 @@ struct phyr_dma {
 #define PHYR_DMA_IDENTITY	BIT(1)	/* the DMA ranges are the input list */
 #define PHYR_DMA_BOUNCED	BIT(2)	/* swiotlb holds part of the data */
 
-/* The list holds DMA addresses: it is the result list of a mapping. */
-#define PHYR_LIST_DMA		BIT(2)
-
 int __must_check phyr_map(struct device *dev, const struct phyr_list *pl,
 			  struct phyr_dma *map, enum dma_data_direction dir,
 			  unsigned long attrs, gfp_t gfp);

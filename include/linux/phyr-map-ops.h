@@ -43,9 +43,4 @@ static inline bool phyr_map_should_fail(void)
 int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp);
 void iommu_dma_unmap_phyr(struct phyr_dma *map);
 
-#if IS_ENABLED(CONFIG_PHYR_MAP_KUNIT_TEST) && IS_ENABLED(CONFIG_IOMMU_DMA_PHYR)
-/* For the phyr_map KUnit suite only: IOVA bytes live, iommu_map() calls. */
-void iommu_dma_phyr_stats(long *iova_live, long *map_calls);
-#endif
-
 #endif /* _LINUX_PHYR_MAP_OPS_H */

@@ -71,6 +71,8 @@ struct phyr_list {
 #define PHYR_LIST_CHUNKED	BIT(0)
 /* The list holds at least one range of PCI peer-to-peer memory. */
 #define PHYR_LIST_P2P		BIT(1)
+/* The list holds DMA addresses: it is the DMA list of a phyr_map(). */
+#define PHYR_LIST_DMA		BIT(2)
 
 /* The range is PCI peer-to-peer memory (struct phyr_iter.flags). */
 #define PHYR_RANGE_P2P		BIT(0)

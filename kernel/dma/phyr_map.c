@@ -6,9 +6,10 @@
  *
  * @map is the caller's struct phyr_dma, @map->pl the list of CPU physical
  * ranges that was mapped and phyr_dma_list(@map) the list of DMA ranges
- * for it.  A "piece" is the part of a range that was mapped by one call of
- * the backend: a whole range, or at most @map->piece_max bytes of it,
- * counted from the start of the range, when it may have been bounced.
+ * for it.  A "piece" is what unmap and sync handle in one step, and what
+ * dma-debug sees as one mapping: @map->piece_max bytes of a range, cut
+ * from its start, or the whole range when there is no maximum.  The
+ * backends that map in parts (swiotlb, dma_map_ops) map piece by piece.
  */
 
 #include <linux/cc_platform.h>
@@ -18,6 +19,7 @@
 #include <linux/init.h>
 #include <linux/iommu-dma.h>
 #include <linux/kmsan.h>
+#include <linux/math64.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -160,6 +162,7 @@ struct phyr_piece_iter {
 	unsigned int cpu_flags;
 	u64 cpu_off;		/* bytes of the CPU range before cpu.addr */
 	u64 cpu_range_len;	/* bytes of the whole CPU range */
+	u64 into;		/* bytes of the piece before cpu.addr */
 	u64 max;
 	u64 left;
 };
@@ -180,6 +183,9 @@ static void phyr_piece_init(struct phyr_piece_iter *pi,
 	phyr_iter_seek(&pi->cpu_iter, offset);
 	/* The bytes of its range that the seek skips. */
 	pi->cpu_off = pi->cpu_iter.skip;
+	pi->into = pi->cpu_off;
+	if (pi->max != U64_MAX)
+		div64_u64_rem(pi->cpu_off, pi->max, &pi->into);
 	phyr_iter_next(&pi->cpu_iter, &pi->cpu);
 	pi->cpu_flags = pi->cpu_iter.flags;
 	pi->cpu_range_len = pi->cpu_off + pi->cpu.len;
@@ -198,10 +204,11 @@ static bool phyr_piece_next(struct phyr_piece_iter *pi, struct phyr_piece *p)
 		pi->cpu_flags = pi->cpu_iter.flags;
 		pi->cpu_off = 0;
 		pi->cpu_range_len = pi->cpu.len;
+		pi->into = 0;
 	}
 	if (!pi->dma.len && !phyr_iter_next(&pi->dma_iter, &pi->dma))
 		return false;
-	p->into = pi->cpu_off % pi->max;
+	p->into = pi->into;
 	p->piece_len = min(pi->max, pi->cpu_range_len - (pi->cpu_off - p->into));
 	n = min3(p->piece_len - p->into, pi->cpu.len, pi->dma.len);
 	n = min(n, pi->left);
@@ -212,6 +219,9 @@ static bool phyr_piece_next(struct phyr_piece_iter *pi, struct phyr_piece *p)
 	pi->cpu.addr += n;
 	pi->cpu.len -= n;
 	pi->cpu_off += n;
+	pi->into += n;
+	if (pi->into == p->piece_len)
+		pi->into = 0;
 	pi->dma.addr += n;
 	pi->dma.len -= n;
 	pi->left -= n;
@@ -347,8 +357,11 @@ static void phyr_walk(const struct phyr_dma *map, const struct phyr_list *dma,
 		if (work)
 			phyr_piece_op(map, &p, op, attrs);
 	}
+	/* dma_direct_sync_single_for_cpu() did it for bounced mappings. */
 	if (work && op != PHYR_OP_SYNC_FOR_DEVICE &&
-	    map->backend != PHYR_MAP_OPS && !dev_is_dma_coherent(map->dev) &&
+	    map->backend != PHYR_MAP_OPS &&
+	    !(map->flags & PHYR_DMA_BOUNCED) &&
+	    !dev_is_dma_coherent(map->dev) &&
 	    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		arch_sync_dma_for_cpu_all();
 }
@@ -410,7 +423,8 @@ static int phyr_map_direct_range(struct phyr_dma *map, const struct phyr *r,
 	    phyr_dma_capable(dev, addr, r->len, !p2p) &&
 	    !dma_kmalloc_needs_bounce(dev, min_t(u64, r->len, SIZE_MAX),
 				      map->dir)) {
-		if (!dev_is_dma_coherent(dev) &&
+		/* P2P memory is mapped uncached: no cache maintenance. */
+		if (!dev_is_dma_coherent(dev) && !p2p &&
 		    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 			phyr_arch_sync(r->addr, r->len, map->dir, false);
 		return phyr_map_add(map, addr, r->len, false, gfp);
@@ -448,15 +462,21 @@ static int phyr_map_direct(struct phyr_dma *map, unsigned long attrs,
 	struct phyr r;
 	int ret;
 
-	map->backend = PHYR_MAP_DIRECT;
 	if (is_swiotlb_active(map->dev)) {
 		/*
-		 * A bounce buffer never crosses the device's segment boundary,
-		 * so a piece that may be bounced must fit between two.
+		 * A bounce buffer, with the offset that the device's
+		 * min_align_mask keeps in front of it, never crosses the
+		 * segment boundary, so a piece that may be bounced must fit
+		 * between two, as swiotlb_max_mapping_size() allows for.
 		 */
+		u64 room = (u64)map->seg_boundary + 1 ?: U64_MAX;
+		u64 align = roundup(dma_get_min_align_mask(map->dev),
+				    IO_TLB_SIZE);
+
+		if (room != U64_MAX && room > align)
+			room -= align;
 		map->piece_max = min3((u64)swiotlb_max_mapping_size(map->dev),
-				      (u64)map->max_seg,
-				      (u64)map->seg_boundary + 1 ?: U64_MAX);
+				      (u64)map->max_seg, room);
 	}
 
 	phyr_list_for_each(map->pl, &iter, r) {
@@ -626,18 +646,19 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 	     unsigned long attrs, gfp_t gfp)
 {
 	const struct dma_map_ops *ops = get_dma_ops(dev);
+	bool direct = phyr_map_go_direct(dev, ops);
 	int ret;
 
+	/* The list is PHYR_LIST_INIT: all zero. */
 	*map = (struct phyr_dma) {
 		.pl = pl,
 		.dev = dev,
 		.dir = dir,
 		.backend = PHYR_MAP_DIRECT,
 		.piece_max = U64_MAX,
-		.max_seg = dma_get_max_seg_size(dev) ?: UINT_MAX,
+		.max_seg = dma_get_max_seg_size(dev),
 		.seg_boundary = dma_get_seg_boundary(dev),
 	};
-	phyr_list_init(&map->list);
 
 	if (WARN_ON_ONCE(!valid_dma_direction(dir) || !dev->dma_mask ||
 			 phyr_list_empty(pl) || pl->flags & PHYR_LIST_DMA)) {
@@ -645,13 +666,13 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 		goto out_err;
 	}
 
-	if (phyr_map_go_direct(dev, ops) && phyr_map_identity(dev, pl)) {
+	if (direct && phyr_map_identity(dev, pl)) {
 		map->flags = PHYR_DMA_IDENTITY;
 		if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 			phyr_walk(map, pl, 0, phyr_list_length(pl),
 				  PHYR_OP_SYNC_FOR_DEVICE, attrs);
 		ret = 0;
-	} else if (phyr_map_go_direct(dev, ops)) {
+	} else if (direct) {
 		ret = phyr_map_direct(map, attrs, gfp);
 	} else if (use_dma_iommu(dev)) {
 		ret = -EOPNOTSUPP;

@@ -44,6 +44,7 @@
 #include <linux/iommu-dma.h>
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/panic.h>
 #include <linux/pci.h>
@@ -2104,8 +2105,10 @@ static void bench_one(struct kunit *test, struct device *dev,
 	kunit_info(test, "phyr_map_bench: %-5s %-5s %4lu MiB %7lu pages %7lu ranges | map ns phyr %10llu sgt %10llu = %7llu.%02llux | unmap ns phyr %10llu sgt %10llu = %7llu.%02llux | map alloc B phyr %8zu sgt 0 | list B phyr %9zu sgt %9zu | iommu_map calls phyr %6lu sgt %6lu\n",
 		   use_dma_iommu(dev) ? "iommu" : "direct", what,
 		   bp->nr >> (20 - PAGE_SHIFT), bp->nr, phyr_list_nr_ranges(pl),
-		   pm, sm, sm / max(pm, 1ULL), sm * 100 / max(pm, 1ULL) % 100,
-		   pu, su, su / max(pu, 1ULL), su * 100 / max(pu, 1ULL) % 100,
+		   pm, sm, div64_u64(sm, max(pm, 1ULL)),
+		   div64_u64(sm * 100, max(pm, 1ULL)) % 100,
+		   pu, su, div64_u64(su, max(pu, 1ULL)),
+		   div64_u64(su * 100, max(pu, 1ULL)) % 100,
 		   phyr_alloc, phyr_list_mem_bytes(pl), sgt_bytes,
 		   (c1.map_calls - c0.map_calls) / BENCH_ROUNDS,
 		   use_dma_iommu(dev) ? sgt_runs(&sgt) : 0);
