@@ -687,10 +687,13 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 	map->list.flags |= PHYR_LIST_DMA;
 	map->flags |= PHYR_DMA_MAPPED;
 	phyr_kmsan_handle_dma(map);
-	trace_dma_map_phyr(dev, phyr_first(pl).addr,
-			   phyr_first(phyr_dma_list(map)).addr,
-			   phyr_list_length(pl), phyr_list_nr_ranges(pl),
-			   phyr_list_nr_ranges(phyr_dma_list(map)), dir, attrs);
+	/* Decoding the first ranges is for the trace only. */
+	if (trace_dma_map_phyr_enabled())
+		trace_dma_map_phyr(dev, phyr_first(pl).addr,
+				   phyr_first(phyr_dma_list(map)).addr,
+				   phyr_list_length(pl), phyr_list_nr_ranges(pl),
+				   phyr_list_nr_ranges(phyr_dma_list(map)), dir,
+				   attrs);
 	phyr_debug_map(map, attrs);
 	return 0;
 
@@ -702,8 +705,10 @@ out_err:
 			 ret != -EOPNOTSUPP && ret != -EOVERFLOW &&
 			 ret != -EREMOTEIO))
 		ret = -EIO;
-	trace_dma_map_phyr_err(dev, phyr_first(pl).addr, phyr_list_length(pl),
-			       phyr_list_nr_ranges(pl), ret, dir, attrs);
+	if (trace_dma_map_phyr_err_enabled())
+		trace_dma_map_phyr_err(dev, phyr_first(pl).addr,
+				       phyr_list_length(pl),
+				       phyr_list_nr_ranges(pl), ret, dir, attrs);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(phyr_map);
@@ -727,9 +732,10 @@ void phyr_unmap(struct phyr_dma *map, unsigned long attrs)
 
 	if (WARN_ON_ONCE(!phyr_dma_mapped(map)))
 		return;
-	trace_dma_unmap_phyr(map->dev, phyr_first(dma).addr,
-			     phyr_list_length(dma), phyr_list_nr_ranges(dma),
-			     map->dir, attrs);
+	if (trace_dma_unmap_phyr_enabled())
+		trace_dma_unmap_phyr(map->dev, phyr_first(dma).addr,
+				     phyr_list_length(dma),
+				     phyr_list_nr_ranges(dma), map->dir, attrs);
 	phyr_walk(map, dma, 0, phyr_list_length(dma), PHYR_OP_UNMAP, attrs);
 	if (IS_ENABLED(CONFIG_IOMMU_DMA_PHYR) && map->backend == PHYR_MAP_IOMMU)
 		iommu_dma_unmap_phyr(map);
