@@ -66,6 +66,11 @@ x86_64*)
 	require 'phyr-guest: kmemleak-scan: done, 0 leak reports' 'kmemleak scan clean'
 	require 'phyr-guest: done' 'guest /init finished'
 	;;
+phyr_map-*)	# the same machine in another profile (mk/phyr_map.sh)
+	require 'phyr-guest: kmemleak-scan: done, 0 leak reports' 'kmemleak scan clean'
+	require "phyr-guest: dma-api error_count=$provoked disabled=N" "DMA-API debug on, $provoked errors, all provoked"
+	require 'phyr-guest: done' 'guest /init finished'
+	;;
 esac
 
 [ $fail = 0 ] && echo "$tag: PASS ($log)"

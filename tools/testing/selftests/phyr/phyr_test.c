@@ -180,6 +180,16 @@ static bool thp_available(void)
 	return !access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK);
 }
 
+/* Anonymous memory of 4 KiB pages, faulted in shuffled: scattered pages. */
+static uint8_t *scattered_anon(size_t len)
+{
+	uint8_t *buf = map_anon(len, 0, thp_available() ? MADV_NOHUGEPAGE : 0);
+
+	if (buf)
+		touch_scattered(buf, len);
+	return buf;
+}
+
 static void *mmap_hugetlb(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -345,9 +355,8 @@ TEST_F(pin, pages_4k)
 	struct phyr_test_stats st;
 	uint8_t *buf;
 
-	buf = map_anon(len, 0, thp_available() ? MADV_NOHUGEPAGE : 0);
+	buf = scattered_anon(len);
 	ASSERT_NE(NULL, buf);
-	touch_scattered(buf, len);
 	ASSERT_EQ(0, phyr_pin(self->fd, buf, len, PHYR_TEST_PIN_WRITE |
 			      PHYR_TEST_PIN_LONGTERM | PHYR_TEST_PIN_SGT));
 	ASSERT_EQ(0, phyr_stats(self->fd, &st));
@@ -503,9 +512,8 @@ TEST_F(pin, fail_nth)
 
 	if (set_fail_nth(0))
 		SKIP(return, "no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
-	buf = map_anon(len, 0, thp_available() ? MADV_NOHUGEPAGE : 0);
+	buf = scattered_anon(len);
 	ASSERT_NE(NULL, buf);
-	touch_scattered(buf, len);
 	pin.addr = (uintptr_t)buf;
 	/* every failure leaves the file empty and releases its pins */
 	failed = fail_nth_sweep(_metadata, self->fd, PHYR_TEST_IOC_PIN, &pin);
@@ -627,9 +635,8 @@ TEST_F(pin, append_fail_nth)
 
 	if (set_fail_nth(0))
 		SKIP(return, "no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
-	buf = map_anon(len, 0, thp_available() ? MADV_NOHUGEPAGE : 0);
+	buf = scattered_anon(len);
 	ASSERT_NE(NULL, buf);
-	touch_scattered(buf, len);
 	ASSERT_EQ(0, phyr_pin(self->fd, buf, len_a, PHYR_TEST_PIN_WRITE |
 			      PHYR_TEST_PIN_LONGTERM));
 	ASSERT_EQ(0, phyr_stats(self->fd, &st_a));
@@ -909,14 +916,9 @@ static void pin_map_check(struct __test_metadata *_metadata,
 /* A buffer of @len bytes for the variant: CMB memory for "p2p". */
 static uint8_t *buffer(struct map_ctx *c, size_t len)
 {
-	uint8_t *buf;
-
 	if (c->p2p)
 		return map_p2p(c, len);
-	buf = map_anon(len, 0, thp_available() ? MADV_NOHUGEPAGE : 0);
-	if (buf)
-		touch_scattered(buf, len);
-	return buf;
+	return scattered_anon(len);
 }
 
 TEST_F(map, pages_4k)
