@@ -16,6 +16,7 @@
 #include <linux/types.h>
 
 struct device;
+struct sg_table;
 
 /**
  * struct phyr_dma - A phyr list mapped for DMA.
@@ -54,6 +55,9 @@ void phyr_unmap(struct phyr_dma *map, unsigned long attrs);
 void phyr_sync_for_cpu(const struct phyr_dma *map, u64 offset, u64 len);
 void phyr_sync_for_device(const struct phyr_dma *map, u64 offset, u64 len);
 unsigned long phyr_dma_nr_segs(const struct phyr_dma *map);
+int __must_check phyr_list_import_sgtable_dma(struct phyr_list *pl,
+					      const struct sg_table *sgt,
+					      u64 offset, u64 len, gfp_t gfp);
 
 /**
  * phyr_dma_mapped() - Test whether a mapping is in place.

@@ -25,6 +25,7 @@
 #include <linux/overflow.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/phyr-map-ops.h>
+#include <linux/scatterlist.h>
 #include <linux/swiotlb.h>
 #include "debug.h"
 #include "direct.h"
@@ -840,3 +841,70 @@ unsigned long phyr_dma_nr_segs(const struct phyr_dma *map)
 	return nr;
 }
 EXPORT_SYMBOL_GPL(phyr_dma_nr_segs);
+
+/**
+ * phyr_list_import_sgtable_dma() - Describe part of a mapped sg_table.
+ * @pl: Empty list to fill in; it becomes a list of DMA ranges.
+ * @sgt: A table that someone else mapped for DMA, e.g. the exporter of a
+ *	dma-buf.
+ * @offset: First byte of the part, counted over the table's DMA segments.
+ * @len: Bytes in the part.
+ * @gfp: Allocation flags for @pl.
+ *
+ * For importers of memory that arrives as a mapped sg_table: @pl gets the
+ * DMA addresses of bytes @offset to @offset + @len - 1 of @sgt, so the
+ * importer walks and seeks them like those of a phyr_map() mapping, with
+ * phyr_list_for_each() and phyr_iter_seek().  Segments that are
+ * contiguous in DMA space become one range.  The mapping still belongs to
+ * whoever made it, and @sgt is not changed: phyr_list_destroy() @pl before
+ * @sgt is unmapped.  @pl cannot be passed to phyr_map().
+ *
+ * Context: Any context that @gfp allows.
+ * Return: 0 on success.  -EINVAL if @pl is not empty, @len is 0 or the
+ * part runs past the end of @sgt.  -EOVERFLOW if a DMA address does not
+ * fit in a phys_addr_t.  -ENOMEM if memory could not be allocated.  On
+ * error @pl is empty.
+ */
+int phyr_list_import_sgtable_dma(struct phyr_list *pl,
+				 const struct sg_table *sgt, u64 offset,
+				 u64 len, gfp_t gfp)
+{
+	u64 end, pos = 0;
+	struct scatterlist *sg;
+	int i, ret = 0;
+
+	if (!phyr_list_empty(pl) || !len ||
+	    check_add_overflow(offset, len, &end))
+		return -EINVAL;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		u64 seg_end = pos + sg_dma_len(sg);
+		dma_addr_t addr = sg_dma_address(sg);
+		u64 from, to;
+
+		if (seg_end > offset) {
+			from = max(pos, offset);
+			to = min(seg_end, end);
+			addr += from - pos;
+			if ((dma_addr_t)(phys_addr_t)addr != addr) {
+				ret = -EOVERFLOW;
+				break;
+			}
+			ret = phyr_list_append(pl, addr, to - from, gfp);
+			if (ret)
+				break;
+		}
+		pos = seg_end;
+		if (pos >= end)
+			break;
+	}
+	if (!ret && phyr_list_length(pl) != len)
+		ret = -EINVAL;
+	if (ret) {
+		phyr_list_destroy(pl);
+		return ret;
+	}
+	pl->flags |= PHYR_LIST_DMA;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(phyr_list_import_sgtable_dma);
