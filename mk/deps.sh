@@ -15,6 +15,8 @@ PKGS=(
 	linux-source-6.12
 	# the test machine and its guest userspace
 	qemu-system-x86 busybox-static
+	# the RDMA guest's Debian root filesystem (mk/rdma-rootfs.sh)
+	debootstrap
 	# static checks, the userspace harness (libFuzzer, callgrind)
 	sparse clang libclang-rt-14-dev valgrind
 	# series gates (mk/gates.sh): htmldocs; arm64 objects with LLVM=1

@@ -35,7 +35,8 @@ main() {
 	x86_64)
 		qemu_config=$M/qemu_x86_64.py
 		frags=("$M/kunit/phyr.config" "$M/kunit/debug.config"
-		       "$M/kunit/phyr_map.config" "$M/selftests/kernel.config")
+		       "$M/kunit/phyr_map.config" "$M/selftests/kernel.config"
+		       "$M/rdma/kernel.config")
 		initrd=$B/initramfs-kunit.cpio.gz
 		suites="phyr phyr_storage phyr_map phyr_map_debug"
 		;;

@@ -1,0 +1,132 @@
+#!/bin/bash
+# mk/rdma.sh [--pristine] SET...
+# rdma-core's unmodified clients against soft-RoCE (rxe) and soft-iWARP
+# (siw) in the x86_64 test machine, on the kernel of mk/kunit.sh x86_64
+# (build/linux: pristine 6.12 + the series; machine/rdma/kernel.config).
+# SETs, run in one boot, in order:
+#   tools        ibv_devinfo; ibv_{rc,uc,ud,srq}_pingpong -c; rping -V over
+#                rxe and siw; ucmatose; udaddy; ib_{write,read,send,atomic}_bw,
+#                ib_write_lat, -R (rdma_cm), hugetlbfs MRs (--mmap)
+#   pyverbs      rdma-core's own test suite (python3-pyverbs), in full
+#   pyverbs-mr   its MR-related part: test_mr test_qpex test_atomic
+#                test_rdmacm test_cq_events test_cqex test_relaxed_ordering
+# Every tool must pass.  pyverbs' per-test results are compared with
+# machine/rdma/pyverbs-pristine.txt, the results of the same suite on
+# pristine 6.12 with the same config: every test that passes there must
+# pass here.  The guest must also end with as many pages unpinned as
+# pinned (nr_foll_pin_*), no DMA-API error, no kmemleak or sanitizer
+# report (mk/logcheck.sh).
+#
+# --pristine: build pristine 6.12 (build/linux-pristine) with the same
+# .config in build/pristine-x86_64, run the SETs on it and write
+# machine/rdma/pyverbs-pristine.txt (make rdma-pristine).
+# Env: TIMEOUT (seconds for the boot, 2400), JOBS (2).
+# Logs: build/logs/rdma-KERNEL.log.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/build
+M=$ROOT/machine
+TIMEOUT=${TIMEOUT:-2400}
+JOBS=${JOBS:-2}
+say() { echo "==> rdma: $*"; }
+
+kernel=phyr
+if [ "${1:-}" = --pristine ]; then
+	kernel=pristine
+	shift
+fi
+[ $# -gt 0 ] || set -- tools pyverbs-mr
+mkdir -p "$B/logs"
+
+"$ROOT/mk/kunit.sh" x86_64 --build-only
+KDIR=$B/kunit-x86_64
+if [ $kernel = pristine ]; then
+	KDIR=$B/pristine-x86_64
+	mkdir -p "$KDIR"
+	cp "$B/kunit-x86_64/.config" "$KDIR/.config.new"
+	cmp -s "$KDIR/.config.new" "$KDIR/.config.src" ||
+		cp "$KDIR/.config.new" "$KDIR/.config"
+	mv "$KDIR/.config.new" "$KDIR/.config.src"
+	say "building pristine 6.12 with the same .config (build/pristine-x86_64)"
+	export CCACHE_BASEDIR=$ROOT
+	make -C "$B/linux-pristine" O="$KDIR" CC="ccache gcc" olddefconfig > /dev/null
+	make -C "$B/linux-pristine" O="$KDIR" CC="ccache gcc" -j"$JOBS" bzImage \
+		> "$B/logs/rdma-pristine-build.log" 2>&1 ||
+		{ tail -n 30 "$B/logs/rdma-pristine-build.log"; exit 1; }
+fi
+"$ROOT/mk/rdma-rootfs.sh"
+
+# the rootfs cpio with a small one appended that holds /init
+"$ROOT/mk/initramfs.sh" "$B/rdma-init.cpio.gz" "$M/rdma/init" > /dev/null
+initrd=$B/rdma-initrd.cpio
+{ cat "$B/rdma-rootfs.cpio"; gunzip -c "$B/rdma-init.cpio.gz"; } > "$initrd.tmp"
+mv "$initrd.tmp" "$initrd"
+
+log=$B/logs/rdma-$kernel.log
+mapfile -t qargs < <(grep -v '^[[:space:]]*#' "$M/x86_64.qemu-args" | grep .)
+cmdline="$(grep -v '^#' "$M/x86_64.cmdline" | tr '\n' ' ') kunit.enable=0 rdinit=/init -- $*"
+say "booting the $kernel kernel: $*"
+t0=$(date +%s)
+echo "+ qemu-system-x86_64 ${qargs[*]} -m 3072 -append '$cmdline'" > "$log"
+timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -nodefaults \
+	-nographic -serial stdio -no-reboot "${qargs[@]}" -m 3072 \
+	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$initrd" \
+	-append "$cmdline" < /dev/null 2>&1 | tr -d '\r' >> "$log" || true
+say "ran in $(( $(date +%s) - t0 )) s, log: ${log#"$ROOT"/}"
+
+rc=0
+grep -q '^rdma-done$' "$log" || { say "FAIL: the guest did not finish"; tail -n 40 "$log" | sed 's/^/    /'; rc=1; }
+grep '^rdma-test: ' "$log" | sed 's/^rdma-test: /    /'
+grep -A20 '^rdma-test: .*FAIL' "$log" | grep '^  ' | sed 's/^/    /' || true
+if grep -q '^rdma-test: .*FAIL' "$log"; then
+	say "FAIL: a client failed"
+	rc=1
+fi
+grep '^pyverbs-summary: ' "$log" | sed 's/^pyverbs-summary: /    pyverbs: /' || true
+
+results=$B/logs/rdma-$kernel-pyverbs.txt
+sed -n 's/^pyverbs: \(tests\.[^ ]*\) \(ok\|FAIL\|ERROR\|skipped\|expected failure\)$/\1 \2/p' "$log" |
+	sed 's/expected failure/xfail/' | sort > "$results"
+if [ $kernel = pristine ]; then
+	if [ -s "$results" ]; then
+		cp "$results" "$M/rdma/pyverbs-pristine.txt"
+		say "wrote machine/rdma/pyverbs-pristine.txt ($(wc -l < "$results") tests)"
+	fi
+elif [ -s "$results" ] || grep -q '^rdma-test: pyverbs' "$log"; then
+	# every test the pristine kernel passes that ran here must pass here
+	worse=$(join <(awk '$2 == "ok" { print $1 }' "$M/rdma/pyverbs-pristine.txt") \
+		      <(awk '$2 != "ok" { print $1, $2 }' "$results") || true)
+	missing=$(join -v1 <(awk '$2 == "ok" { print $1 }' "$M/rdma/pyverbs-pristine.txt" |
+			      grep -F -f <(cut -d. -f2 "$results" | sort -u)) \
+			<(awk '{ print $1 }' "$results") || true)
+	better=$(join <(awk '$2 != "ok" { print $1, $2 }' "$M/rdma/pyverbs-pristine.txt") \
+		       <(awk '$2 == "ok" { print $1 }' "$results") || true)
+	say "pyverbs: $(grep -c ' ok$' "$results" || true) passed, $(grep -c ' skipped$' "$results" || true) skipped, $(grep -Ec ' (FAIL|ERROR)$' "$results" || true) failed of $(wc -l < "$results")"
+	[ -z "$better" ] || { say "pyverbs: passes here, not on pristine:"; echo "$better" | sed 's/^/    /'; }
+	if [ -n "$worse$missing" ]; then
+		say "FAIL: pyverbs tests that pass on pristine 6.12 but not here:"
+		echo "$worse$missing" | sed 's/^/    /'
+		rc=1
+	fi
+fi
+
+acq=$(sed -n 's/^rdma-vmstat: nr_foll_pin_acquired //p' "$log")
+rel=$(sed -n 's/^rdma-vmstat: nr_foll_pin_released //p' "$log")
+say "pages pinned $acq, unpinned $rel"
+if [ -z "$acq" ] || [ "$acq" != "$rel" ]; then
+	say "FAIL: pinned and unpinned pages differ"
+	rc=1
+fi
+errs=$(sed -n 's/^rdma-dma-api-errors: //p' "$log")
+if [ -n "$errs" ] && [ "$errs" != 0 ]; then
+	say "FAIL: DMA-API error_count $errs"
+	rc=1
+fi
+leaks=$(sed -n 's/^rdma-kmemleak: //p' "$log")
+if [ -n "$leaks" ] && [ "$leaks" != 0 ]; then
+	say "FAIL: kmemleak: $leaks unreferenced objects"
+	rc=1
+fi
+"$ROOT/mk/logcheck.sh" "$log" rdma || rc=1
+[ $rc = 0 ] && say "PASS ($kernel kernel: $*)"
+exit $rc
