@@ -56,10 +56,17 @@ if [ $kernel = pristine ]; then
 fi
 "$ROOT/mk/rdma-rootfs.sh"
 
-# the rootfs cpio with a small one appended that holds /init
-"$ROOT/mk/initramfs.sh" "$B/rdma-init.cpio.gz" "$M/rdma/init" > /dev/null
+# the rootfs cpio with a small one appended that holds /init and the
+# benchmark (not mk/initramfs.sh: its busybox /bin would replace Debian's)
+stage=$B/rdma-init
+rm -rf "$stage"
+mkdir -p "$stage/opt/phyr"
+install -m 0755 "$M/rdma/init" "$stage/init"
+install -m 0644 "$M/rdma/bench.py" "$stage/opt/phyr/bench.py"
 initrd=$B/rdma-initrd.cpio
-{ cat "$B/rdma-rootfs.cpio"; gunzip -c "$B/rdma-init.cpio.gz"; } > "$initrd.tmp"
+{ cat "$B/rdma-rootfs.cpio"
+  (cd "$stage" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc -R 0:0 --quiet); } > "$initrd.tmp"
 mv "$initrd.tmp" "$initrd"
 
 log=$B/logs/rdma-$kernel.log
@@ -71,7 +78,7 @@ echo "+ qemu-system-x86_64 ${qargs[*]} -m 3072 -append '$cmdline'" > "$log"
 timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -nodefaults \
 	-nographic -serial stdio -no-reboot "${qargs[@]}" -m 3072 \
 	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$initrd" \
-	-append "$cmdline" < /dev/null 2>&1 | tr -d '\r' >> "$log" || true
+	-append "$cmdline" < /dev/null 2>&1 | sed -u 's/\r$//' >> "$log" || true
 say "ran in $(( $(date +%s) - t0 )) s, log: ${log#"$ROOT"/}"
 
 rc=0

@@ -1516,6 +1516,142 @@ static int map_count_points(struct device *dev, const struct phyr_list *pl,
  * allocates nothing: the identity mapping without an IOMMU, and a list of
  * page-aligned ranges in one linear IOVA range behind it.
  */
+/* The DMA address of byte @off of a mapped table, by walking it. */
+static dma_addr_t sgt_dma_at(const struct sg_table *sgt, u64 off)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		if (off < sg_dma_len(sg))
+			return sg_dma_address(sg) + off;
+		off -= sg_dma_len(sg);
+	}
+	return DMA_MAPPING_ERROR;
+}
+
+struct test_sgt {
+	struct device *dev;
+	struct sg_table sgt;
+};
+
+static void test_sgt_free(void *data)
+{
+	struct test_sgt *t = data;
+
+	dma_unmap_sgtable(t->dev, &t->sgt, DMA_BIDIRECTIONAL, 0);
+	sg_free_table(&t->sgt);
+}
+
+/* Check one imported window against the table it came from. */
+static void check_import(struct kunit *test, const struct sg_table *sgt,
+			 u64 off, u64 len)
+{
+	struct phyr_list dl = PHYR_LIST_INIT;
+	struct phyr_iter iter;
+	phys_addr_t prev_end = 0;
+	struct phyr r;
+	u64 pos = 0, b;
+
+	KUNIT_ASSERT_EQ(test, 0, phyr_list_import_sgtable_dma(&dl, sgt, off,
+							       len,
+							       GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, phyr_list_length(&dl), len);
+	KUNIT_EXPECT_TRUE(test, dl.flags & PHYR_LIST_DMA);
+	/* Both ends of every range, and ranges merged where contiguous. */
+	phyr_list_for_each(&dl, &iter, r) {
+		KUNIT_EXPECT_EQ(test, (u64)r.addr, (u64)sgt_dma_at(sgt, off + pos));
+		KUNIT_EXPECT_EQ(test, (u64)(r.addr + (r.len - 1)),
+				(u64)sgt_dma_at(sgt, off + pos + r.len - 1));
+		if (pos)
+			KUNIT_EXPECT_NE(test, (u64)r.addr, (u64)prev_end);
+		prev_end = r.addr + r.len;
+		pos += r.len;
+	}
+	KUNIT_EXPECT_EQ(test, pos, len);
+	/* Bytes in between, found by seeking. */
+	for (b = 0; b < len; b += PAGE_SIZE / 2 + 1)
+		KUNIT_EXPECT_EQ(test, (u64)range_at(&dl, b, NULL).addr,
+				(u64)sgt_dma_at(sgt, off + b));
+	phyr_list_destroy(&dl);
+}
+
+/*
+ * phyr_list_import_sgtable_dma() describes windows of a table mapped by
+ * the DMA API without changing it; bad windows leave the list as it was.
+ */
+static void phyr_test_import_sgtable(struct kunit *test)
+{
+	const unsigned int nr = 16;
+	const u64 total = (u64)nr * PAGE_SIZE;
+	struct test_sgt *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	struct phyr_list dl = PHYR_LIST_INIT;
+	struct scatterlist *sg;
+	dma_addr_t *before;
+	struct page **pages;
+	unsigned int i;
+	int j;
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->dev = test_direct_dev(test);
+	pages = scattered_pages(test, test_list(test), nr);
+	KUNIT_ASSERT_EQ(test, 0, sg_alloc_table_from_pages(&t->sgt, pages, nr,
+							    0, total,
+							    GFP_KERNEL));
+	KUNIT_ASSERT_EQ(test, 0, dma_map_sgtable(t->dev, &t->sgt,
+						 DMA_BIDIRECTIONAL, 0));
+	test_add_action(test, test_sgt_free, t);
+	KUNIT_ASSERT_GT(test, t->sgt.nents, 1U);
+	before = kunit_kcalloc(test, 2 * t->sgt.nents, sizeof(*before),
+			       GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+	for_each_sgtable_dma_sg(&t->sgt, sg, j) {
+		before[2 * j] = sg_dma_address(sg);
+		before[2 * j + 1] = sg_dma_len(sg);
+	}
+
+	check_import(test, &t->sgt, 0, total);
+	check_import(test, &t->sgt, 1, total - 2);
+	check_import(test, &t->sgt, PAGE_SIZE - 1, 2);
+	check_import(test, &t->sgt, 3 * PAGE_SIZE + 5, 5 * PAGE_SIZE);
+	check_import(test, &t->sgt, total - 1, 1);
+	for (i = 0; i < 32; i++) {
+		u64 off = get_random_u32_below(total);
+
+		check_import(test, &t->sgt, off,
+			     get_random_u32_below(total - off) + 1);
+	}
+
+	/* Bad windows and a list that is not empty: -EINVAL, no change. */
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			phyr_list_import_sgtable_dma(&dl, &t->sgt, 0, 0,
+						     GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			phyr_list_import_sgtable_dma(&dl, &t->sgt, 1, total,
+						     GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			phyr_list_import_sgtable_dma(&dl, &t->sgt, total, 1,
+						     GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			phyr_list_import_sgtable_dma(&dl, &t->sgt, 2, U64_MAX,
+						     GFP_KERNEL));
+	KUNIT_EXPECT_TRUE(test, phyr_list_empty(&dl));
+	KUNIT_EXPECT_EQ(test, (int)dl.flags, 0);
+	KUNIT_ASSERT_EQ(test, 0, phyr_list_append(&dl, PAGE_SIZE, PAGE_SIZE,
+						  GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			phyr_list_import_sgtable_dma(&dl, &t->sgt, 0, 1,
+						     GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, phyr_list_length(&dl), (u64)PAGE_SIZE);
+	phyr_list_destroy(&dl);
+
+	/* The table is as it was. */
+	for_each_sgtable_dma_sg(&t->sgt, sg, j) {
+		KUNIT_EXPECT_EQ(test, (u64)sg_dma_address(sg), (u64)before[2 * j]);
+		KUNIT_EXPECT_EQ(test, (u64)sg_dma_len(sg), (u64)before[2 * j + 1]);
+	}
+}
+
 static void phyr_test_map_no_alloc(struct kunit *test)
 {
 	struct phyr_map_edu *edu = need_edu(test, &env.sw);
@@ -1635,6 +1771,7 @@ static struct kunit_case phyr_map_test_cases[] = {
 	KUNIT_CASE(phyr_test_sync_for_device_window),
 	KUNIT_CASE(phyr_test_seg_iter),
 	KUNIT_CASE(phyr_test_seg_limits),
+	KUNIT_CASE(phyr_test_import_sgtable),
 	{}
 };
 

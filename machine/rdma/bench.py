@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+# In the RDMA guest (mk/rdma.sh bench): what one memory region costs on
+# rxe0: ibv_reg_mr() and ibv_dereg_mr() time (median of ROUNDS, with the
+# spread) and the kernel memory the registered MR holds (MemFree before
+# registration minus MemFree while registered; the pages themselves are
+# faulted in before and pinned, not allocated).  Buffers: SIZE bytes of
+# 4 KiB pages faulted in shuffled order, of THP, of hugetlb (2 MiB).
+# One line per case: "rdma-bench: CASE size=... reg_ms=... dereg_ms=...
+# kmem_bytes=..."; mk/rdma.sh turns two kernels' lines into a table.
+import ctypes
+import mmap
+import os
+import random
+import statistics
+import sys
+import time
+
+from pyverbs.device import Context
+from pyverbs.pd import PD
+from pyverbs.mr import MR
+import pyverbs.enums as e
+
+MiB = 1 << 20
+HUGE = 2 * MiB
+ROUNDS = 5
+ACCESS = (e.IBV_ACCESS_LOCAL_WRITE | e.IBV_ACCESS_REMOTE_WRITE |
+          e.IBV_ACCESS_REMOTE_READ)
+
+
+def memfree():
+    with open('/proc/meminfo') as f:
+        for line in f:
+            if line.startswith('MemFree:'):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError('no MemFree')
+
+
+def addr_of(m, off=0):
+    return ctypes.addressof(ctypes.c_char.from_buffer(m, off))
+
+
+def buf_4k(size):
+    m = mmap.mmap(-1, size, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    m.madvise(mmap.MADV_NOHUGEPAGE)
+    pages = list(range(size // 4096))
+    random.Random(1).shuffle(pages)
+    for p in pages:
+        m[p * 4096] = 1
+    return m, addr_of(m)
+
+
+def buf_thp(size):
+    m = mmap.mmap(-1, size + HUGE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    off = (-addr_of(m)) % HUGE
+    m.madvise(mmap.MADV_HUGEPAGE, off, size)
+    for p in range(0, size, HUGE):
+        m[off + p] = 1
+    return m, addr_of(m, off)
+
+
+def buf_hugetlb(size):
+    fd = os.open('/dev/hugepages/rdma-bench', os.O_CREAT | os.O_RDWR, 0o600)
+    os.ftruncate(fd, size)
+    m = mmap.mmap(fd, size, mmap.MAP_SHARED)
+    os.close(fd)
+    os.unlink('/dev/hugepages/rdma-bench')
+    for p in range(0, size, HUGE):
+        m[p] = 1
+    return m, addr_of(m)
+
+
+def run(pd, name, make, size):
+    m, addr = make(size)
+    reg, dereg, kmem = [], [], []
+    for _ in range(ROUNDS):
+        before = memfree()
+        t0 = time.perf_counter()
+        mr = MR(pd, size, ACCESS, address=addr)
+        t1 = time.perf_counter()
+        held = memfree()
+        mr.close()
+        t2 = time.perf_counter()
+        reg.append((t1 - t0) * 1e3)
+        dereg.append((t2 - t1) * 1e3)
+        kmem.append(before - held)
+    m.close()
+    print(f'rdma-bench: {name} size={size} rounds={ROUNDS} '
+          f'reg_ms={statistics.median(reg):.3f} '
+          f'reg_min={min(reg):.3f} reg_max={max(reg):.3f} '
+          f'dereg_ms={statistics.median(dereg):.3f} '
+          f'dereg_min={min(dereg):.3f} dereg_max={max(dereg):.3f} '
+          f'kmem_bytes={statistics.median(kmem)}', flush=True)
+
+
+def main():
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1024 * MiB
+    with open('/proc/sys/vm/nr_hugepages', 'w') as f:
+        f.write(str(size // HUGE + 8))
+    ctx = Context(name='rxe0')
+    pd = PD(ctx)
+    run(pd, '4k-shuffled', buf_4k, size)
+    run(pd, 'thp', buf_thp, size)
+    run(pd, 'hugetlb', buf_hugetlb, size)
+    pd.close()
+    ctx.close()
+    with open('/proc/sys/vm/nr_hugepages', 'w') as f:
+        f.write('0')
+
+
+main()
