@@ -62,11 +62,16 @@ fi
 [ $# -gt 0 ] || set -- noiommu swiotlb
 
 bdir=$B/kunit-x86_64
-frags=(phyr.config debug.config phyr_map.config ../selftests/kernel.config)
+frags=(phyr.config debug.config phyr_map.config ../selftests/kernel.config
+       ../rdma/kernel.config)
 if [ $bench != 0 ]; then
-	# KASAN, kmemleak, lockdep and dma-debug would be most of the time
+	# KASAN, kmemleak, lockdep and dma-debug would be most of the time;
+	# the production-config kernel of make bench-rdma too (mk/rdma.sh)
 	bdir=$B/kunit-phyr_map-bench
-	frags=(phyr.config phyr_map.config)
+	frags=(phyr.config phyr_map.config ../rdma/kernel.config)
+fi
+if [ "${PHYR_MAP_BUILD_ONLY:-0}" = 1 ]; then
+	set -- # build, run no profile
 fi
 mkdir -p "$bdir" "$B/logs"
 args=(--build_dir="$bdir" --qemu_config="$M/qemu_x86_64.py")

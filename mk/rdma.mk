@@ -3,8 +3,9 @@
 #
 #   make rdma           tools + pyverbs' full suite, rxe and siw
 #   make rdma-check     tools + pyverbs' MR-related part (in make check)
-#   make rdma-pristine  the same suite on pristine 6.12, same config:
+#   make rdma-pristine  the same on pristine 6.12 (production config):
 #                       writes machine/rdma/pyverbs-pristine.txt
+#   make bench-rdma     MR registration time and memory, pristine vs phyr
 #   make rdma-build     drivers/infiniband with every RDMA driver
 #                       (allmodconfig), x86_64 and i386: no warnings
 CHECK_STEPS += rdma-check
@@ -18,7 +19,11 @@ rdma-check: tree
 	@mk/rdma.sh tools pyverbs-mr
 
 rdma-pristine: tree
-	@mk/rdma.sh --pristine tools pyverbs
+	@mk/rdma.sh --production --pristine tools pyverbs
 
 rdma-build: tree
 	@mk/rdma-build.sh
+
+.PHONY: bench-rdma
+bench-rdma: tree
+	@mk/rdma-bench.sh

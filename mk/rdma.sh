@@ -1,27 +1,31 @@
 #!/bin/bash
-# mk/rdma.sh [--pristine] SET...
+# mk/rdma.sh [--production] [--pristine] SET...
 # rdma-core's unmodified clients against soft-RoCE (rxe) and soft-iWARP
-# (siw) in the x86_64 test machine, on the kernel of mk/kunit.sh x86_64
-# (build/linux: pristine 6.12 + the series; machine/rdma/kernel.config).
-# SETs, run in one boot, in order:
+# (siw) in the x86_64 test machine.  The kernel is build/linux (pristine
+# 6.12 + the series, with machine/rdma/kernel.config): the debug kernel of
+# mk/kunit.sh x86_64, or with --production the kernel of make
+# bench-phyr_map (no KASAN, kmemleak, lockdep or dma-debug).  SETs, run in
+# one boot, in order:
 #   tools        ibv_devinfo; ibv_{rc,uc,ud,srq}_pingpong -c; rping -V over
 #                rxe and siw; ucmatose; udaddy; ib_{write,read,send,atomic}_bw,
 #                ib_write_lat, -R (rdma_cm), hugetlbfs MRs (--mmap)
 #   pyverbs      rdma-core's own test suite (python3-pyverbs), in full
 #   pyverbs-mr   its MR-related part: test_mr test_qpex test_atomic
 #                test_rdmacm test_cq_events test_cqex test_relaxed_ordering
+#   bench        machine/rdma/bench.py: ibv_reg_mr/ibv_dereg_mr time and
+#                kernel memory per MR, 1 GiB of 4 KiB pages, THP, hugetlb
 # Every tool must pass.  pyverbs' per-test results are compared with
-# machine/rdma/pyverbs-pristine.txt, the results of the same suite on
-# pristine 6.12 with the same config: every test that passes there must
-# pass here.  The guest must also end with as many pages unpinned as
-# pinned (nr_foll_pin_*), no DMA-API error, no kmemleak or sanitizer
-# report (mk/logcheck.sh).
+# machine/rdma/pyverbs-pristine.txt, the same suite's results on pristine
+# 6.12 built with the same config (make rdma-pristine): every test that
+# passes there and ran here must pass here.  The guest must also end with
+# as many pages unpinned as pinned (nr_foll_pin_*), and with no DMA-API
+# error, kmemleak or sanitizer report (mk/logcheck.sh).
 #
-# --pristine: build pristine 6.12 (build/linux-pristine) with the same
-# .config in build/pristine-x86_64, run the SETs on it and write
-# machine/rdma/pyverbs-pristine.txt (make rdma-pristine).
+# --pristine: build pristine 6.12 (build/linux-pristine) with the .config
+# of the chosen kernel in build/pristine-x86_64-{debug,production}, run the
+# SETs on it and write machine/rdma/pyverbs-pristine.txt.
 # Env: TIMEOUT (seconds for the boot, 2400), JOBS (2).
-# Logs: build/logs/rdma-KERNEL.log.
+# Logs: build/logs/rdma-{phyr,pristine}-{debug,production}.log.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build
@@ -31,23 +35,35 @@ JOBS=${JOBS:-2}
 say() { echo "==> rdma: $*"; }
 
 kernel=phyr
-if [ "${1:-}" = --pristine ]; then
-	kernel=pristine
-	shift
-fi
+config=debug
+while [ $# -gt 0 ]; do
+	case $1 in
+	--pristine) kernel=pristine; shift ;;
+	--production) config=production; shift ;;
+	*) break ;;
+	esac
+done
 [ $# -gt 0 ] || set -- tools pyverbs-mr
 mkdir -p "$B/logs"
 
-"$ROOT/mk/kunit.sh" x86_64 --build-only
-KDIR=$B/kunit-x86_64
+if [ $config = debug ]; then
+	"$ROOT/mk/kunit.sh" x86_64 --build-only
+	KDIR=$B/kunit-x86_64
+else
+	# the kernel of make bench-phyr_map: no KASAN, kmemleak, lockdep
+	# or dma-debug
+	PHYR_MAP_BUILD_ONLY=1 "$ROOT/mk/phyr_map.sh" bench
+	KDIR=$B/kunit-phyr_map-bench
+fi
 if [ $kernel = pristine ]; then
-	KDIR=$B/pristine-x86_64
+	src=$KDIR
+	KDIR=$B/pristine-x86_64-$config
 	mkdir -p "$KDIR"
-	cp "$B/kunit-x86_64/.config" "$KDIR/.config.new"
+	cp "$src/.config" "$KDIR/.config.new"
 	cmp -s "$KDIR/.config.new" "$KDIR/.config.src" ||
 		cp "$KDIR/.config.new" "$KDIR/.config"
 	mv "$KDIR/.config.new" "$KDIR/.config.src"
-	say "building pristine 6.12 with the same .config (build/pristine-x86_64)"
+	say "building pristine 6.12 with the same .config (${KDIR#"$ROOT"/})"
 	export CCACHE_BASEDIR=$ROOT
 	make -C "$B/linux-pristine" O="$KDIR" CC="ccache gcc" olddefconfig > /dev/null
 	make -C "$B/linux-pristine" O="$KDIR" CC="ccache gcc" -j"$JOBS" bzImage \
@@ -69,7 +85,7 @@ initrd=$B/rdma-initrd.cpio
 	cpio --null -o -H newc -R 0:0 --quiet); } > "$initrd.tmp"
 mv "$initrd.tmp" "$initrd"
 
-log=$B/logs/rdma-$kernel.log
+log=$B/logs/rdma-$kernel-$config.log
 mapfile -t qargs < <(grep -v '^[[:space:]]*#' "$M/x86_64.qemu-args" | grep .)
 cmdline="$(grep -v '^#' "$M/x86_64.cmdline" | tr '\n' ' ') kunit.enable=0 rdinit=/init -- $*"
 say "booting the $kernel kernel: $*"
@@ -91,7 +107,7 @@ if grep -q '^rdma-test: .*FAIL' "$log"; then
 fi
 grep '^pyverbs-summary: ' "$log" | sed 's/^pyverbs-summary: /    pyverbs: /' || true
 
-results=$B/logs/rdma-$kernel-pyverbs.txt
+results=$B/logs/rdma-$kernel-$config-pyverbs.txt
 sed -n 's/^pyverbs: \(tests\.[^ ]*\) \(ok\|FAIL\|ERROR\|skipped\|expected failure\)$/\1 \2/p' "$log" |
 	sed 's/expected failure/xfail/' | sort > "$results"
 if [ $kernel = pristine ]; then
