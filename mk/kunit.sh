@@ -25,7 +25,7 @@ main() {
 	B=$ROOT/build
 	M=$ROOT/machine
 	profile=$1
-	glob=${2:-phyr*}
+	glob=${2:-*}
 	build_only=0
 	[ "$glob" = --build-only ] && build_only=1
 	JOBS=${JOBS:-2}
@@ -36,9 +36,9 @@ main() {
 		qemu_config=$M/qemu_x86_64.py
 		frags=("$M/kunit/phyr.config" "$M/kunit/debug.config"
 		       "$M/kunit/phyr_map.config" "$M/selftests/kernel.config"
-		       "$M/rdma/kernel.config")
+		       "$M/rdma/kernel.config" "$M/kunit/ib_umem.config")
 		initrd=$B/initramfs-kunit.cpio.gz
-		suites="phyr phyr_storage phyr_map phyr_map_debug"
+		suites="phyr phyr_storage phyr_map phyr_map_debug ib_umem"
 		;;
 	i386)
 		qemu_config=$M/qemu_i386.py
@@ -119,7 +119,7 @@ main() {
 
 	# shellcheck disable=SC2086
 	"$ROOT/mk/logcheck.sh" "$log" "$profile" ${KUNIT_SUITES:-$suites} || rc=1
-	if [ "$profile" = x86_64 ] && [ "$glob" = 'phyr*' ]; then
+	if [ "$profile" = x86_64 ] && [ "$glob" = '*' ]; then
 		"$ROOT/mk/phyr_map.sh" check iommu "$log" || rc=1
 	fi
 	if [ $rc != 0 ]; then

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * KUnit tests of ib_umem on phyr lists: user memory pinned and DMA-mapped
+ * for a device, checked against an independent view of the same memory.
+ *
+ * The test thread gets a user address space of its own (kunit_vm_mmap())
+ * and registers memory from it for a stand-in struct ib_device whose only
+ * field is its DMA device: QEMU's edu behind the IOMMU when there is one,
+ * and a dma-direct KUnit device.  The expected page under every user
+ * address comes from pin_user_pages_fast() on the same addresses; DMA
+ * addresses are translated back with iommu_iova_to_phys() or
+ * dma_to_phys().  Nothing is taken from the umem's own lists.
+ */
+
+#include <kunit/device.h>
+#include <kunit/test.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
+#include <linux/iommu.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/pci.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sizes.h>
+#include <linux/uaccess.h>
+#include <linux/vmstat.h>
+#include <rdma/ib_umem.h>
+#include <rdma/iter.h>
+
+#define EDU_VENDOR	0x1234
+#define EDU_DEVICE	0x11e8
+
+struct umem_env {
+	struct ib_device *ibdev;
+	struct device *dev;
+	struct iommu_domain *domain;	/* NULL: dma-direct */
+	unsigned long start;		/* user address of the umem */
+	size_t len;
+	unsigned long npages;
+	struct page **pages;		/* the page under each user page */
+};
+
+struct dma_masks {
+	struct device *dev;
+	u64 mask;
+	u64 coherent;
+};
+
+static void pci_dev_put_action(void *pdev)
+{
+	pci_dev_put(pdev);
+}
+
+static void dma_masks_restore(void *data)
+{
+	struct dma_masks *old = data;
+
+	*old->dev->dma_mask = old->mask;
+	old->dev->coherent_dma_mask = old->coherent;
+}
+
+static void unpin_action(void *data)
+{
+	struct umem_env *env = data;
+
+	unpin_user_pages(env->pages, env->npages);
+}
+
+/* The stand-in device: the edu behind an IOMMU, or a dma-direct device. */
+static struct ib_device *test_ibdev(struct kunit *test, bool iommu,
+				    struct umem_env *env)
+{
+	struct ib_device *ibdev = kunit_kzalloc(test, sizeof(*ibdev),
+						GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ibdev);
+	if (iommu) {
+		struct pci_dev *pdev = pci_get_device(EDU_VENDOR, EDU_DEVICE,
+						      NULL);
+
+		if (!pdev)
+			kunit_skip(test, "no edu device");
+		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test,
+						pci_dev_put_action, pdev));
+		struct dma_masks *old = kunit_kzalloc(test, sizeof(*old),
+						      GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, old);
+		env->dev = &pdev->dev;
+		env->domain = iommu_get_domain_for_dev(env->dev);
+		if (!env->domain || !(env->domain->type & __IOMMU_DOMAIN_DMA_API))
+			kunit_skip(test, "edu not behind a DMA IOMMU domain");
+		old->dev = env->dev;
+		old->mask = *env->dev->dma_mask;
+		old->coherent = env->dev->coherent_dma_mask;
+		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test,
+						dma_masks_restore, old));
+		KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(env->dev,
+							DMA_BIT_MASK(64)));
+	} else {
+		struct device_dma_parameters *parms;
+
+		parms = kunit_kzalloc(test, sizeof(*parms), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, parms);
+		env->dev = kunit_device_register(test, "ib_umem_direct");
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, env->dev);
+		env->dev->dma_parms = parms;
+		KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(env->dev,
+							DMA_BIT_MASK(64)));
+		env->domain = iommu_get_domain_for_dev(env->dev);
+		if (env->domain)
+			kunit_skip(test, "KUnit device behind an IOMMU");
+	}
+	ibdev->dma_device = env->dev;
+	KUNIT_ASSERT_FALSE(test, ib_uses_virt_dma(ibdev));
+	env->ibdev = ibdev;
+	return ibdev;
+}
+
+/*
+ * @npages of user memory, starting @offset bytes into the first page and
+ * @offset bytes short of the end of the last, faulted in from the last
+ * page to the first so that the pages are physically scattered; their
+ * pages pinned a second time as the expected view.
+ */
+static void test_user_mem(struct kunit *test, struct umem_env *env,
+			  unsigned long npages, unsigned int offset)
+{
+	unsigned long base, i;
+	long pinned;
+
+	base = kunit_vm_mmap(test, NULL, 0, npages * PAGE_SIZE,
+			     PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_NE_MSG(test, base, 0UL, "no user address space");
+	KUNIT_ASSERT_FALSE(test, IS_ERR_VALUE(base));
+	for (i = npages; i-- > 0;) {
+		u32 v = i;
+
+		KUNIT_ASSERT_EQ(test, 0UL, copy_to_user((void __user *)
+					(base + i * PAGE_SIZE), &v, sizeof(v)));
+	}
+	env->start = base + offset;
+	env->len = npages * PAGE_SIZE - 2 * offset;
+	env->npages = npages;
+	env->pages = kunit_kcalloc(test, npages, sizeof(*env->pages),
+				   GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, env->pages);
+	pinned = pin_user_pages_fast(base, npages, 0, env->pages);
+	KUNIT_ASSERT_EQ(test, pinned, (long)npages);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, unpin_action,
+							    env));
+}
+
+/* The CPU physical address behind a DMA address of the test device. */
+static phys_addr_t dma_phys(struct umem_env *env, dma_addr_t dma)
+{
+	if (env->domain)
+		return iommu_iova_to_phys(env->domain, dma);
+	return dma_to_phys(env->dev, dma);
+}
+
+/* The physical address under byte @off of the umem, independently. */
+static phys_addr_t expected_phys(struct umem_env *env, u64 off)
+{
+	u64 at = offset_in_page(env->start) + off;
+
+	return page_to_phys(env->pages[at >> PAGE_SHIFT]) +
+	       offset_in_page(at);
+}
+
+static s64 pins_held(void)
+{
+	return global_node_page_state(NR_FOLL_PIN_ACQUIRED) -
+	       global_node_page_state(NR_FOLL_PIN_RELEASED);
+}
+
+/*
+ * Every block of rdma_umem_for_each_dma_block() at @pgsz, for the
+ * hardware address @virt of the first byte: each 4 KiB piece of a block
+ * that lies in the umem's pages translates to the page under it.
+ */
+static void check_blocks(struct kunit *test, struct umem_env *env,
+			 struct ib_umem *umem, unsigned long pgsz, u64 virt)
+{
+	u64 first_page = env->start & PAGE_MASK;
+	u64 last = first_page + env->npages * PAGE_SIZE;
+	u64 hw = ALIGN_DOWN(virt, pgsz);
+	struct ib_block_iter biter;
+	size_t nr = 0, bad = 0;
+
+	rdma_umem_for_each_dma_block(umem, &biter, pgsz) {
+		dma_addr_t blk = rdma_block_iter_dma_address(&biter);
+		u64 k;
+
+		KUNIT_EXPECT_EQ(test, blk & (pgsz - 1), (dma_addr_t)0);
+		for (k = 0; k < pgsz; k += SZ_4K) {
+			/* The user address this piece of hardware VA is. */
+			u64 va = env->start + (hw + k - virt);
+			u64 page;
+
+			if (va < first_page || va >= last)
+				continue;
+			page = (va - first_page) >> PAGE_SHIFT;
+			if (dma_phys(env, blk + k) !=
+			    page_to_phys(env->pages[page]) + offset_in_page(va))
+				bad++;
+		}
+		hw += pgsz;
+		nr++;
+	}
+	KUNIT_EXPECT_EQ(test, nr, ib_umem_num_dma_blocks(umem, pgsz));
+	KUNIT_EXPECT_EQ_MSG(test, bad, (size_t)0,
+			    "4 KiB pieces mistranslated at page size %lu", pgsz);
+}
+
+static void umem_test_map(struct kunit *test, bool iommu)
+{
+	struct umem_env *env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
+	const unsigned long bitmap = SZ_4K | SZ_64K | SZ_2M | SZ_1G;
+	u8 *buf, *back;
+	struct ib_umem *umem;
+	dma_addr_t first;
+	s64 pins, pinned_vm;
+	unsigned long pgsz;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, env);
+	test_ibdev(test, iommu, env);
+	test_user_mem(test, env, 96, 100);
+	pins = pins_held();
+	pinned_vm = atomic64_read(&current->mm->pinned_vm);
+
+	umem = ib_umem_get(env->ibdev, env->start, env->len,
+			   IB_ACCESS_LOCAL_WRITE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
+			pinned_vm + 96);
+	KUNIT_EXPECT_EQ(test, pins_held(), pins + 96);
+	/* Whole pages, from the start of the first one. */
+	KUNIT_EXPECT_EQ(test, phyr_list_length(&umem->pl), 96ULL * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, ib_umem_num_pages(umem), (size_t)96);
+
+	/* The DMA address and the page of single bytes. */
+	for (i = 0; i < 64; i++) {
+		const u64 edges[] = { 0, 1, PAGE_SIZE - 100, env->len - 1 };
+		u64 off = i < ARRAY_SIZE(edges) ? edges[i] :
+			  get_random_u32_below(env->len);
+
+		KUNIT_EXPECT_EQ_MSG(test,
+				    dma_phys(env, ib_umem_dma_address(umem, off)),
+				    expected_phys(env, off), "offset %llu", off);
+		KUNIT_EXPECT_PTR_EQ(test, ib_umem_page(umem, off),
+				    env->pages[(offset_in_page(env->start) +
+						off) >> PAGE_SHIFT]);
+	}
+
+	/* Blocks of 4 KiB, and of the best page size for two iovas. */
+	check_blocks(test, env, umem, PAGE_SIZE, env->start);
+	pgsz = ib_umem_find_best_pgsz(umem, bitmap, env->start);
+	KUNIT_EXPECT_NE(test, pgsz, 0UL);
+	if (pgsz)
+		check_blocks(test, env, umem, pgsz, env->start);
+	kunit_info(test, "best page size %lu, %lu DMA ranges", pgsz,
+		   phyr_list_nr_ranges(ib_umem_dma_list(umem)));
+	pgsz = ib_umem_find_best_pgsz(umem, bitmap,
+				      SZ_1G + offset_in_page(env->start));
+	KUNIT_EXPECT_NE(test, pgsz, 0UL);
+	if (pgsz)
+		check_blocks(test, env, umem, pgsz,
+			     SZ_1G + offset_in_page(env->start));
+
+	/* Copies through the umem, checked through the user mapping. */
+	buf = kunit_kmalloc(test, 3 * PAGE_SIZE, GFP_KERNEL);
+	back = kunit_kmalloc(test, 3 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_NOT_NULL(test, back);
+	get_random_bytes(buf, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, 0, ib_umem_copy_to(umem, 1000, buf,
+						 3 * PAGE_SIZE));
+	KUNIT_ASSERT_EQ(test, 0UL, copy_from_user(back,
+				(void __user *)(env->start + 1000),
+				3 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, memcmp(buf, back, 3 * PAGE_SIZE));
+	memset(back, 0, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, 0, ib_umem_copy_from(back, umem, 1000,
+						   3 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, 0, memcmp(buf, back, 3 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, -EINVAL, ib_umem_copy_from(back, umem,
+							 env->len - 1, 2));
+	KUNIT_EXPECT_EQ(test, 0, ib_umem_copy_from(back, umem, env->len, 0));
+
+	first = ib_umem_dma_address(umem, 0);
+	ib_umem_release(umem);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
+			pinned_vm);
+	KUNIT_EXPECT_EQ(test, pins_held(), pins);
+	if (env->domain)
+		KUNIT_EXPECT_EQ(test, iommu_iova_to_phys(env->domain, first),
+				(phys_addr_t)0);
+}
+
+static void umem_test_map_iommu(struct kunit *test)
+{
+	umem_test_map(test, true);
+}
+
+static void umem_test_map_direct(struct kunit *test)
+{
+	umem_test_map(test, false);
+}
+
+/* Bad arguments and memory that cannot be pinned: nothing held after. */
+static void umem_test_errors(struct kunit *test)
+{
+	struct umem_env *env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
+	struct ib_umem *umem;
+	s64 pins, pinned_vm;
+
+	KUNIT_ASSERT_NOT_NULL(test, env);
+	test_ibdev(test, false, env);
+	test_user_mem(test, env, 4, 0);
+	pins = pins_held();
+	pinned_vm = atomic64_read(&current->mm->pinned_vm);
+
+	umem = ib_umem_get(env->ibdev, env->start, ULONG_MAX, 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(umem), -EINVAL);
+	umem = ib_umem_get(env->ibdev, env->start, 0, 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(umem), -EINVAL);
+	/* Two pages past the end of the mapping. */
+	umem = ib_umem_get(env->ibdev, env->start + 2 * PAGE_SIZE,
+			   4 * PAGE_SIZE, IB_ACCESS_LOCAL_WRITE);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(umem), -EFAULT);
+	umem = ib_umem_get(env->ibdev, env->start, PAGE_SIZE,
+			   IB_ACCESS_ON_DEMAND);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(umem), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
+			pinned_vm);
+	KUNIT_EXPECT_EQ(test, pins_held(), pins);
+}
+
+#ifdef CONFIG_FAULT_INJECTION
+/*
+ * Fail every phyr fault point of ib_umem_get() in turn (pinning into the
+ * list, then mapping it): each failure returns -ENOMEM with every page
+ * unpinned, the pinned_vm accounting undone and nothing mapped.
+ */
+static void umem_test_fail_nth(struct kunit *test)
+{
+	struct umem_env *env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
+	struct ib_umem *umem = ERR_PTR(-ENOMEM);
+	s64 pins, pinned_vm;
+	unsigned int n;
+
+	KUNIT_ASSERT_NOT_NULL(test, env);
+	test_ibdev(test, true, env);
+	/* Scattered byte-granular pages: a chunked list, many ranges. */
+	test_user_mem(test, env, 600, 8);
+	pins = pins_held();
+	pinned_vm = atomic64_read(&current->mm->pinned_vm);
+	for (n = 1; n < 10000; n++) {
+		current->fail_nth = n;
+		umem = ib_umem_get(env->ibdev, env->start, env->len,
+				   IB_ACCESS_LOCAL_WRITE);
+		current->fail_nth = 0;
+		if (!IS_ERR(umem))
+			break;
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(umem), -ENOMEM,
+				    "failure point %u", n);
+		KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
+				pinned_vm);
+		KUNIT_EXPECT_EQ(test, pins_held(), pins);
+	}
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	kunit_info(test, "%u failure points, then success", n - 1);
+	/* The list's chunks, the IOVA, the IOMMU mapping at least. */
+	KUNIT_EXPECT_GE(test, n - 1, 3U);
+	KUNIT_EXPECT_EQ(test, dma_phys(env, ib_umem_dma_address(umem, 0)),
+			expected_phys(env, 0));
+	ib_umem_release(umem);
+	KUNIT_EXPECT_EQ(test, pins_held(), pins);
+}
+#else
+static void umem_test_fail_nth(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+}
+#endif
+
+static struct kunit_case ib_umem_test_cases[] = {
+	KUNIT_CASE(umem_test_map_iommu),
+	KUNIT_CASE(umem_test_map_direct),
+	KUNIT_CASE(umem_test_errors),
+	KUNIT_CASE(umem_test_fail_nth),
+	{}
+};
+
+static struct kunit_suite ib_umem_test_suite = {
+	.name = "ib_umem",
+	.test_cases = ib_umem_test_cases,
+};
+kunit_test_suite(ib_umem_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests of ib_umem on phyr lists");
+MODULE_LICENSE("Dual BSD/GPL");
