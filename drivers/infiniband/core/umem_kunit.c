@@ -74,19 +74,19 @@ static struct ib_device *test_ibdev(struct kunit *test, bool iommu,
 {
 	struct ib_device *ibdev = kunit_kzalloc(test, sizeof(*ibdev),
 						GFP_KERNEL);
+	int ret;
 
 	KUNIT_ASSERT_NOT_NULL(test, ibdev);
 	if (iommu) {
 		struct pci_dev *pdev = pci_get_device(EDU_VENDOR, EDU_DEVICE,
 						      NULL);
+		struct dma_masks *old;
 
 		if (!pdev)
 			kunit_skip(test, "no edu device");
-		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test,
-						pci_dev_put_action, pdev));
-		struct dma_masks *old = kunit_kzalloc(test, sizeof(*old),
-						      GFP_KERNEL);
-
+		ret = kunit_add_action_or_reset(test, pci_dev_put_action, pdev);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+		old = kunit_kzalloc(test, sizeof(*old), GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, old);
 		env->dev = &pdev->dev;
 		env->domain = iommu_get_domain_for_dev(env->dev);
@@ -95,10 +95,10 @@ static struct ib_device *test_ibdev(struct kunit *test, bool iommu,
 		old->dev = env->dev;
 		old->mask = *env->dev->dma_mask;
 		old->coherent = env->dev->coherent_dma_mask;
-		KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test,
-						dma_masks_restore, old));
-		KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(env->dev,
-							DMA_BIT_MASK(64)));
+		ret = kunit_add_action_or_reset(test, dma_masks_restore, old);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+		ret = dma_set_mask_and_coherent(env->dev, DMA_BIT_MASK(64));
+		KUNIT_ASSERT_EQ(test, ret, 0);
 	} else {
 		struct device_dma_parameters *parms;
 
@@ -107,8 +107,8 @@ static struct ib_device *test_ibdev(struct kunit *test, bool iommu,
 		env->dev = kunit_device_register(test, "ib_umem_direct");
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, env->dev);
 		env->dev->dma_parms = parms;
-		KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(env->dev,
-							DMA_BIT_MASK(64)));
+		ret = dma_set_mask_and_coherent(env->dev, DMA_BIT_MASK(64));
+		KUNIT_ASSERT_EQ(test, ret, 0);
 		env->domain = iommu_get_domain_for_dev(env->dev);
 		if (env->domain)
 			kunit_skip(test, "KUnit device behind an IOMMU");
@@ -150,8 +150,8 @@ static void test_user_mem(struct kunit *test, struct umem_env *env,
 	KUNIT_ASSERT_NOT_NULL(test, env->pages);
 	pinned = pin_user_pages_fast(base, npages, 0, env->pages);
 	KUNIT_ASSERT_EQ(test, pinned, (long)npages);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, unpin_action,
-							    env));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, unpin_action, env));
 }
 
 /* The CPU physical address behind a DMA address of the test device. */
@@ -280,9 +280,9 @@ static void umem_test_map(struct kunit *test, bool iommu)
 	get_random_bytes(buf, 3 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, 0, ib_umem_copy_to(umem, 1000, buf,
 						 3 * PAGE_SIZE));
-	KUNIT_ASSERT_EQ(test, 0UL, copy_from_user(back,
-				(void __user *)(env->start + 1000),
-				3 * PAGE_SIZE));
+	KUNIT_ASSERT_EQ(test, 0UL,
+			copy_from_user(back, (void __user *)(env->start + 1000),
+				       3 * PAGE_SIZE));
 	KUNIT_EXPECT_EQ(test, 0, memcmp(buf, back, 3 * PAGE_SIZE));
 	memset(back, 0, 3 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, 0, ib_umem_copy_from(back, umem, 1000,
@@ -401,6 +401,7 @@ static struct kunit_suite ib_umem_test_suite = {
 	.name = "ib_umem",
 	.test_cases = ib_umem_test_cases,
 };
+
 kunit_test_suite(ib_umem_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests of ib_umem on phyr lists");
