@@ -63,7 +63,7 @@ fi
 
 bdir=$B/kunit-x86_64
 frags=(phyr.config debug.config phyr_map.config ../selftests/kernel.config
-       ../rdma/kernel.config)
+       ../rdma/kernel.config ib_umem.config)
 if [ $bench != 0 ]; then
 	# KASAN, kmemleak, lockdep and dma-debug would be most of the time;
 	# the production-config kernel of make bench-rdma too (mk/rdma.sh)

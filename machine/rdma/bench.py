@@ -42,7 +42,10 @@ def addr_of(m, off=0):
 
 def buf_4k(size):
     m = mmap.mmap(-1, size, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    m.madvise(mmap.MADV_NOHUGEPAGE)
+    try:
+        m.madvise(mmap.MADV_NOHUGEPAGE)
+    except OSError:
+        pass  # no THP in this kernel: small pages anyway
     pages = list(range(size // 4096))
     random.Random(1).shuffle(pages)
     for p in pages:
