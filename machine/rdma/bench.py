@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # In the RDMA guest (mk/rdma.sh bench): what one memory region costs on
 # rxe0: ibv_reg_mr() and ibv_dereg_mr() time (median of ROUNDS, with the
-# spread) and the kernel memory a registered MR holds (MemFree before
-# minus MemFree while NMEM MRs of the same buffer are registered, over
-# NMEM; the pages themselves are faulted in before and pinned, not
-# allocated).  Buffers: SIZE bytes of
+# spread) and the kernel memory a registered MR holds (free pages, with
+# those on the per-CPU lists, before minus while NMEM MRs of the same
+# buffer are registered, over NMEM; the buffer's pages are faulted in
+# before and pinned, not allocated).  Buffers: SIZE bytes of
 # 4 KiB pages faulted in shuffled order, of THP, of hugetlb (2 MiB).
 # One line per case: "rdma-bench: CASE size=... reg_ms=... dereg_ms=...
 # kmem_bytes=..."; mk/rdma.sh turns two kernels' lines into a table.
@@ -30,12 +30,24 @@ ACCESS = (e.IBV_ACCESS_LOCAL_WRITE | e.IBV_ACCESS_REMOTE_WRITE |
           e.IBV_ACCESS_REMOTE_READ)
 
 
-def memfree():
-    with open('/proc/meminfo') as f:
+def free_bytes():
+    """Free memory, with the pages on the per-CPU lists, which MemFree
+    leaves out: after a large free they can hold megabytes, and the
+    allocations of a registration come from them first."""
+    try:
+        with open('/proc/sys/vm/stat_refresh', 'w') as f:
+            f.write('1')    # fold the per-CPU counter deltas
+    except OSError:
+        pass
+    pages = 0
+    with open('/proc/zoneinfo') as f:
         for line in f:
-            if line.startswith('MemFree:'):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError('no MemFree')
+            w = line.split()
+            if w[:2] == ['pages', 'free']:
+                pages += int(w[2])
+            elif w[:1] == ['count:']:
+                pages += int(w[1])
+    return pages * mmap.PAGESIZE
 
 
 def addr_of(m, off=0):
@@ -90,9 +102,9 @@ def run(pd, name, make, size):
     # stands out of the per-CPU page lists and counter deltas that MemFree
     # does not see (about a MiB).
     for _ in range(ROUNDS):
-        before = memfree()
+        before = free_bytes()
         mrs = [MR(pd, size, ACCESS, address=addr) for _ in range(NMEM)]
-        held = memfree()
+        held = free_bytes()
         for mr in mrs:
             mr.close()
         kmem.append((before - held) // NMEM)
