@@ -1,7 +1,8 @@
 # rdma-core's clients on the series' kernel (mk/rdma.sh), included from the
 # top-level Makefile.
 #
-#   make rdma           tools + pyverbs' full suite, rxe and siw
+#   make rdma           tools + pyverbs' full suite + RDMA WRITE/READ
+#                       between two 1 GiB MRs, rxe and siw
 #   make rdma-check     tools + pyverbs' MR-related part (in make check)
 #   make rdma-pristine  the same on pristine 6.12 (production config):
 #                       writes machine/rdma/pyverbs-pristine.txt
@@ -13,7 +14,7 @@ CHECK_STEPS += rdma-check
 .PHONY: rdma rdma-check rdma-pristine rdma-build
 
 rdma: tree
-	@mk/rdma.sh tools pyverbs
+	@mk/rdma.sh tools pyverbs bigmr
 
 rdma-check: tree
 	@mk/rdma.sh tools pyverbs-mr

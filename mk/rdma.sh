@@ -14,6 +14,8 @@
 #                test_rdmacm test_cq_events test_cqex test_relaxed_ordering
 #   bench        machine/rdma/bench.py: ibv_reg_mr/ibv_dereg_mr time and
 #                kernel memory per MR, 1 GiB of 4 KiB pages, THP, hugetlb
+#   bigmr        machine/rdma/bigmr.py: RDMA WRITE and READ between two
+#                1 GiB MRs (4 KiB pages, hugetlb), data checked
 # Every tool must pass.  pyverbs' per-test results are compared with
 # machine/rdma/pyverbs-pristine.txt, the same suite's results on pristine
 # 6.12 built with the same config (make rdma-pristine): every test that
@@ -88,7 +90,7 @@ stage=$B/rdma-init
 rm -rf "$stage"
 mkdir -p "$stage/opt/phyr"
 install -m 0755 "$M/rdma/init" "$stage/init"
-install -m 0644 "$M/rdma/bench.py" "$stage/opt/phyr/bench.py"
+install -m 0644 "$M/rdma/bench.py" "$M/rdma/bigmr.py" "$stage/opt/phyr/"
 initrd=$B/rdma-initrd.cpio
 { cat "$B/rdma-rootfs.cpio"
   (cd "$stage" && find . -print0 | LC_ALL=C sort -z |
@@ -100,9 +102,9 @@ mapfile -t qargs < <(grep -v '^[[:space:]]*#' "$M/x86_64.qemu-args" | grep .)
 cmdline="$(grep -v '^#' "$M/x86_64.cmdline" | tr '\n' ' ') kunit.enable=0 rdinit=/init -- ${sets[*]}"
 say "booting the $kernel kernel: $*"
 t0=$(date +%s)
-echo "+ qemu-system-x86_64 ${qargs[*]} -m 3072 -append '$cmdline'" > "$log"
+echo "+ qemu-system-x86_64 ${qargs[*]} -m 4096 -append '$cmdline'" > "$log"
 timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -nodefaults \
-	-nographic -serial stdio -no-reboot "${qargs[@]}" -m 3072 \
+	-nographic -serial stdio -no-reboot "${qargs[@]}" -m 4096 \
 	-kernel "$KDIR/arch/x86/boot/bzImage" -initrd "$initrd" \
 	-append "$cmdline" < /dev/null 2>&1 | sed -u 's/\r$//' >> "$log" || true
 say "ran in $(( $(date +%s) - t0 )) s, log: ${log#"$ROOT"/}"
