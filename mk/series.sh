@@ -283,6 +283,9 @@ objects_at() {
 	while IFS= read -r f; do
 		case "$f" in
 		tools/*|Documentation/*|scripts/*) ;;
+		# RDMA hardware drivers and rdmavt need their own cores and
+		# arch; make rdma-build builds them with allmodconfig
+		drivers/infiniband/hw/*|drivers/infiniband/sw/rdmavt/*) ;;
 		*.c) echo "${f%.c}.o" ;;
 		include/trace/events/dma.h) echo kernel/dma/mapping.o ;;
 		esac
@@ -339,6 +342,11 @@ CONFIG_PCI=y
 CONFIG_IOMMU_SUPPORT=y
 CONFIG_DMA_API_DEBUG=y
 CONFIG_TRANSPARENT_HUGEPAGE=y
+CONFIG_INFINIBAND=y
+CONFIG_INFINIBAND_USER_ACCESS=y
+CONFIG_RDMA_RXE=y
+CONFIG_RDMA_SIW=y
+CONFIG_INFINIBAND_UMEM_KUNIT_TEST=y
 "
 CONFIG_P2P="
 CONFIG_MEMORY_HOTPLUG=y
@@ -349,7 +357,7 @@ CONFIG_PCI_P2PDMA=y
 # symbols that must end up set in the x86_64 config of the final commit
 CONFIG_REQUIRED="PHYR PHYR_MAP IOMMU_DMA_PHYR PHYR_KUNIT_TEST PHYR_MAP_KUNIT_TEST
 TEST_PHYR KUNIT FAULT_INJECTION PCI PCI_P2PDMA IOMMU_SUPPORT INTEL_IOMMU
-IOMMU_DMA DMA_API_DEBUG"
+IOMMU_DMA DMA_API_DEBUG INFINIBAND_USER_MEM RDMA_RXE INFINIBAND_UMEM_KUNIT_TEST"
 
 # kbuild PROFILE ...: make for one of the build profiles
 #   x86_64      defconfig + all our options (the bisect profile)
