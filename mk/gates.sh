@@ -146,8 +146,9 @@ gate_checkpatch() {
 		gsay "checkpatch: $(printf '%s' "$bad" | wc -l) errors, warnings or unlisted checks (log: $log)"
 		rc=1
 	fi
-	# the MAINTAINERS entry covers every file the series adds
-	local pats f pat ok miss=""
+	# the MAINTAINERS entry covers every file the series adds that no
+	# existing subsystem entry covers
+	local pats f pat ok d miss=""
 	pats=$(git -C "$AM_REPO" diff base HEAD -- MAINTAINERS |
 		sed -n 's/^+F:[[:space:]]*//p')
 	while IFS= read -r f; do
@@ -161,6 +162,12 @@ gate_checkpatch() {
 			*) [[ $f == $pat ]] && ok=1 ;;
 			esac
 		done <<< "$pats"
+		# or by an existing entry's directory (RDMA's test of ib_umem)
+		d=$(dirname "$f")
+		while [ $ok = 0 ] && [ "$d" != . ] && [[ $d == */* ]]; do
+			grep -Eq "^F:[[:space:]]+$d/\$" "$PRISTINE/MAINTAINERS" && ok=1
+			d=$(dirname "$d")
+		done
 		[ $ok = 1 ] || miss+=" $f"
 	done < <(git -C "$AM_REPO" diff --name-only --diff-filter=A base HEAD)
 	if [ -n "$miss" ]; then

@@ -1553,9 +1553,9 @@ static void check_import(struct kunit *test, const struct sg_table *sgt,
 	struct phyr r;
 	u64 pos = 0, b;
 
-	KUNIT_ASSERT_EQ(test, 0, phyr_list_import_sgtable_dma(&dl, sgt, off,
-							       len,
-							       GFP_KERNEL));
+	KUNIT_ASSERT_EQ(test, 0,
+			phyr_list_import_sgtable_dma(&dl, sgt, off, len,
+						     GFP_KERNEL));
 	KUNIT_EXPECT_EQ(test, phyr_list_length(&dl), len);
 	KUNIT_EXPECT_TRUE(test, dl.flags & PHYR_LIST_DMA);
 	/* Both ends of every range, and ranges merged where contiguous. */
@@ -1595,9 +1595,9 @@ static void phyr_test_import_sgtable(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, t);
 	t->dev = test_direct_dev(test);
 	pages = scattered_pages(test, test_list(test), nr);
-	KUNIT_ASSERT_EQ(test, 0, sg_alloc_table_from_pages(&t->sgt, pages, nr,
-							    0, total,
-							    GFP_KERNEL));
+	KUNIT_ASSERT_EQ(test, 0,
+			sg_alloc_table_from_pages(&t->sgt, pages, nr, 0, total,
+						  GFP_KERNEL));
 	KUNIT_ASSERT_EQ(test, 0, dma_map_sgtable(t->dev, &t->sgt,
 						 DMA_BIDIRECTIONAL, 0));
 	test_add_action(test, test_sgt_free, t);
