@@ -1,8 +1,9 @@
 #!/bin/bash
 # mk/kunit.sh PROFILE [FILTER_GLOB | --build-only]
 # Build the KUnit kernel of PROFILE out of tree (build/kunit-PROFILE) from
-# build/linux with kunit.py, boot it, run the phyr suites, and check the
-# console log with mk/logcheck.sh.  Profiles:
+# build/linux with kunit.py, boot it, run every suite it has (glob "*" by
+# default; the kernels have only ours: phyr*, and ib_umem on x86_64), and
+# check the console log with mk/logcheck.sh.  Profiles:
 #   x86_64    THE test machine (machine/qemu_x86_64.py) + debug config; the
 #             guest continues into machine/guest/kunit-init after the suites
 #             (kmemleak scan, DMA-API error count, PCI listing).  Its kernel
