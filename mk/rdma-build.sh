@@ -38,7 +38,7 @@ for arch in "$@"; do
 		continue
 	fi
 	n=$(grep -c 'warning:' "$log" || true)
-	grep -E 'warning:' "$log" | sort -u | head -n 30 | sed 's/^/    /'
+	{ grep -E 'warning:' "$log" || true; } | sort -u | head -n 30 | sed 's/^/    /'
 	say "$arch: $(grep -c '^  CC \[M\]  drivers/infiniband\|^  CC      drivers/infiniband' "$log" || true) objects rebuilt, $n warnings, $(( $(date +%s) - t0 )) s"
 	[ "$n" = 0 ] || rc=1
 done
