@@ -1645,6 +1645,29 @@ static void phyr_test_import_sgtable(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, phyr_list_length(&dl), (u64)PAGE_SIZE);
 	phyr_list_destroy(&dl);
 
+#ifdef CONFIG_FAULT_INJECTION
+	/*
+	 * Fail each allocation of an import that needs chunks in turn:
+	 * -ENOMEM and an empty list, then success.
+	 */
+	for (i = 1; i < 1000; i++) {
+		int ret;
+
+		current->fail_nth = i;
+		ret = phyr_list_import_sgtable_dma(&dl, &t->sgt, 1, total - 2,
+						   GFP_KERNEL);
+		current->fail_nth = 0;
+		if (!ret)
+			break;
+		KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
+		KUNIT_EXPECT_TRUE(test, phyr_list_empty(&dl));
+		KUNIT_EXPECT_EQ(test, (int)dl.flags, 0);
+	}
+	KUNIT_EXPECT_GT(test, i, 1U);
+	KUNIT_EXPECT_EQ(test, phyr_list_length(&dl), total - 2);
+	phyr_list_destroy(&dl);
+#endif
+
 	/* The table is as it was. */
 	for_each_sgtable_dma_sg(&t->sgt, sg, j) {
 		KUNIT_EXPECT_EQ(test, (u64)sg_dma_address(sg), (u64)before[2 * j]);

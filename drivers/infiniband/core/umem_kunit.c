@@ -39,6 +39,8 @@ struct umem_env {
 	size_t len;
 	unsigned long npages;
 	struct page **pages;		/* the page under each user page */
+	long pins;			/* pins_held() before the umem */
+	s64 pinned_vm;			/* mm->pinned_vm before the umem */
 };
 
 struct dma_masks {
@@ -191,6 +193,20 @@ static long pins_held(struct umem_env *env)
 	return pins;
 }
 
+/* A stand-in device and user memory, with what is held before the umem. */
+static struct umem_env *test_env(struct kunit *test, bool iommu,
+				 unsigned long npages, unsigned int offset)
+{
+	struct umem_env *env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, env);
+	test_ibdev(test, iommu, env);
+	test_user_mem(test, env, npages, offset);
+	env->pins = pins_held(env);
+	env->pinned_vm = atomic64_read(&current->mm->pinned_vm);
+	return env;
+}
+
 /*
  * Every block of rdma_umem_for_each_dma_block() at @pgsz, for the
  * hardware address @virt of the first byte: each 4 KiB piece of a block
@@ -232,28 +248,20 @@ static void check_blocks(struct kunit *test, struct umem_env *env,
 
 static void umem_test_map(struct kunit *test, bool iommu)
 {
-	struct umem_env *env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
+	struct umem_env *env = test_env(test, iommu, 96, 100);
 	const unsigned long bitmap = SZ_4K | SZ_64K | SZ_2M | SZ_1G;
 	u8 *buf, *back;
 	struct ib_umem *umem;
 	dma_addr_t first;
-	long pins;
-	s64 pinned_vm;
 	unsigned long pgsz;
 	unsigned int i;
-
-	KUNIT_ASSERT_NOT_NULL(test, env);
-	test_ibdev(test, iommu, env);
-	test_user_mem(test, env, 96, 100);
-	pins = pins_held(env);
-	pinned_vm = atomic64_read(&current->mm->pinned_vm);
 
 	umem = ib_umem_get(env->ibdev, env->start, env->len,
 			   IB_ACCESS_LOCAL_WRITE);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
-			pinned_vm + 96);
-	KUNIT_EXPECT_EQ(test, pins_held(env), pins + 96);
+			env->pinned_vm + 96);
+	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins + 96);
 	/* Whole pages, from the start of the first one. */
 	KUNIT_EXPECT_EQ(test, phyr_list_length(&umem->pl), 96ULL * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, ib_umem_num_pages(umem), (size_t)96);
@@ -310,8 +318,8 @@ static void umem_test_map(struct kunit *test, bool iommu)
 	first = ib_umem_dma_address(umem, 0);
 	ib_umem_release(umem);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
-			pinned_vm);
-	KUNIT_EXPECT_EQ(test, pins_held(env), pins);
+			env->pinned_vm);
+	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
 	if (env->domain)
 		KUNIT_EXPECT_EQ(test, iommu_iova_to_phys(env->domain, first),
 				(phys_addr_t)0);
@@ -330,16 +338,8 @@ static void umem_test_map_direct(struct kunit *test)
 /* Bad arguments and memory that cannot be pinned: nothing held after. */
 static void umem_test_errors(struct kunit *test)
 {
-	struct umem_env *env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
+	struct umem_env *env = test_env(test, false, 4, 0);
 	struct ib_umem *umem;
-	long pins;
-	s64 pinned_vm;
-
-	KUNIT_ASSERT_NOT_NULL(test, env);
-	test_ibdev(test, false, env);
-	test_user_mem(test, env, 4, 0);
-	pins = pins_held(env);
-	pinned_vm = atomic64_read(&current->mm->pinned_vm);
 
 	umem = ib_umem_get(env->ibdev, env->start, ULONG_MAX, 0);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(umem), -EINVAL);
@@ -353,8 +353,8 @@ static void umem_test_errors(struct kunit *test)
 			   IB_ACCESS_ON_DEMAND);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(umem), -EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
-			pinned_vm);
-	KUNIT_EXPECT_EQ(test, pins_held(env), pins);
+			env->pinned_vm);
+	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
 }
 
 #ifdef CONFIG_FAULT_INJECTION
@@ -365,18 +365,10 @@ static void umem_test_errors(struct kunit *test)
  */
 static void umem_test_fail_nth(struct kunit *test)
 {
-	struct umem_env *env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
-	struct ib_umem *umem = ERR_PTR(-ENOMEM);
-	long pins;
-	s64 pinned_vm;
-	unsigned int n;
-
-	KUNIT_ASSERT_NOT_NULL(test, env);
-	test_ibdev(test, true, env);
 	/* Scattered byte-granular pages: a chunked list, many ranges. */
-	test_user_mem(test, env, 600, 8);
-	pins = pins_held(env);
-	pinned_vm = atomic64_read(&current->mm->pinned_vm);
+	struct umem_env *env = test_env(test, true, 600, 8);
+	struct ib_umem *umem = ERR_PTR(-ENOMEM);
+	unsigned int n;
 	for (n = 1; n < 10000; n++) {
 		current->fail_nth = n;
 		umem = ib_umem_get(env->ibdev, env->start, env->len,
@@ -387,8 +379,8 @@ static void umem_test_fail_nth(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR(umem), -ENOMEM,
 				    "failure point %u", n);
 		KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
-				pinned_vm);
-		KUNIT_EXPECT_EQ(test, pins_held(env), pins);
+				env->pinned_vm);
+		KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
 	}
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
 	kunit_info(test, "%u failure points, then success", n - 1);
@@ -397,7 +389,7 @@ static void umem_test_fail_nth(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dma_phys(env, ib_umem_dma_address(umem, 0)),
 			expected_phys(env, 0));
 	ib_umem_release(umem);
-	KUNIT_EXPECT_EQ(test, pins_held(env), pins);
+	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
 }
 #else
 static void umem_test_fail_nth(struct kunit *test)
