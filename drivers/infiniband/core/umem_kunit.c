@@ -369,6 +369,7 @@ static void umem_test_fail_nth(struct kunit *test)
 	struct umem_env *env = test_env(test, true, 600, 8);
 	struct ib_umem *umem = ERR_PTR(-ENOMEM);
 	unsigned int n;
+
 	for (n = 1; n < 10000; n++) {
 		current->fail_nth = n;
 		umem = ib_umem_get(env->ibdev, env->start, env->len,
