@@ -249,15 +249,39 @@ cmd_am() {
 	  "$(git -C "$GIT_REPO" rev-parse 'HEAD^{tree}')" ] ||
 		die "the git am result differs from build/series/git"
 	"$ROOT/mk/tree.sh" > "$S/tree.log" 2>&1 || { cat "$S/tree.log" >&2; die "mk/tree.sh failed"; }
-	local bad=0 t ref
+	local bad=0 t ref p got
+	# build/linux also holds the test-only additions of machine/test-only/
+	# (mk/tree.sh lists them in build/linux.testonly): files they add are
+	# not compared, files they patch are compared after the same patches
+	local -A testonly_new=() testonly_patch=()
+	while IFS= read -r p; do
+		case "$p" in
+		*.patch) while IFS= read -r t; do
+				testonly_patch[$t]+="$ROOT/$p "
+			 done < <(patch_targets "$ROOT/$p") ;;
+		*) testonly_new[$p]=1 ;;
+		esac
+	done < <(cat "$B/linux.testonly" 2>/dev/null)
+	rm -rf "$S/testonly"
 	exec 8>"$B/.lock-tree"
 	flock -s 8
 	while IFS= read -r t; do
+		got=$AM_REPO/$t
 		case "$t" in
 		tools/testing/phyr/*) ref=$ROOT/$t ;;   # not in build/linux
 		*) ref=$B/linux/$t ;;
 		esac
-		if ! cmp -s "$AM_REPO/$t" "$ref"; then
+		if [ -n "${testonly_patch[$t]:-}" ]; then
+			mkdir -p "$S/testonly/$(dirname "$t")"
+			cp "$got" "$S/testonly/$t"
+			for p in ${testonly_patch[$t]}; do
+				patch -s -d "$S/testonly" -p1 --fuzz=0 \
+					--no-backup-if-mismatch < "$p" || bad=1
+			done
+			got=$S/testonly/$t
+		fi
+		[ -z "${testonly_new[$t]:-}" ] || continue
+		if ! cmp -s "$got" "$ref"; then
 			echo "  differs from the assembled tree: $t" >&2
 			bad=1
 		fi

@@ -90,6 +90,21 @@ while IFS= read -r -d '' f; do
 	esac
 done < <(list_files | LC_ALL=C sort -zu)
 
+# 3b. test-only additions, never part of the series (mk/series.sh takes
+#     the files series/*.txt name): machine/test-only/ mirrors kernel
+#     paths; its new files are copied like ours and its patches apply
+#     after every patch of the series
+TESTONLY=machine/test-only
+testonly_files=()
+testonly_patches=()
+while IFS= read -r -d '' f; do
+	[ -f "$f" ] || continue
+	case "$f" in
+	$TESTONLY/*.patch) testonly_patches+=("$f") ;;
+	$TESTONLY/*) testonly_files+=("$f") ;;
+	esac
+done < <(list_files | LC_ALL=C sort -zu)
+
 # 4. stage
 rm -rf "$STAGE"
 mkdir -p "$STAGE"
@@ -98,8 +113,13 @@ if [ ${#new_files[@]} -gt 0 ]; then
 		rsync -lp --from0 --files-from=- "$ROOT/" "$STAGE/"
 fi
 
+if [ ${#testonly_files[@]} -gt 0 ]; then
+	printf '%s\0' "${testonly_files[@]#"$TESTONLY"/}" |
+		rsync -lp --from0 --files-from=- "$ROOT/$TESTONLY/" "$STAGE/"
+fi
+
 declare -A touched=()
-for p in "${patches[@]}"; do
+for p in "${patches[@]}" "${testonly_patches[@]}"; do
 	# files the patch reads or writes: ---/+++ headers, a/ and b/ prefixes
 	while IFS= read -r t; do
 		[ -n "$t" ] || continue
@@ -163,4 +183,8 @@ for t in "${deleted[@]}" "${gone[@]}"; do
 	done
 done
 mv "$MANIFEST.new" "$MANIFEST"
-say "build/linux ready: ${#new_files[@]} new files, ${#patches[@]} patches"
+# what the test-only additions change, for mk/series.sh's comparison
+{ printf '%s\n' "${testonly_files[@]#"$TESTONLY"/}" "${testonly_patches[@]}"; } |
+	grep . > "$B/linux.testonly.new" || true
+mv "$B/linux.testonly.new" "$B/linux.testonly"
+say "build/linux ready: ${#new_files[@]} new files, ${#patches[@]} patches, test-only: ${#testonly_files[@]} files, ${#testonly_patches[@]} patches"
