@@ -10,11 +10,19 @@
  * address comes from pin_user_pages_fast() on the same addresses; DMA
  * addresses are translated back with iommu_iova_to_phys() or
  * dma_to_phys().  Nothing is taken from the umem's own lists.
+ *
+ * dma-buf umems import a window of an exporter's mapped sg_table.  The
+ * exporter here is the test's own, over scattered kernel pages, because
+ * no real one can be made from the kernel: a udmabuf needs a sealed memfd,
+ * which only the memfd_create() system call makes.
  */
 
 #include <kunit/device.h>
 #include <kunit/test.h>
+#include <linux/dma-buf.h>
 #include <linux/dma-direct.h>
+#include <linux/dma-resv.h>
+#include <linux/fdtable.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -357,6 +365,194 @@ static void umem_test_errors(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
 }
 
+/*
+ * A dma-buf exporter over scattered pages: its map_dma_buf() maps them
+ * for the importing device with dma_map_sgtable(), as GPU drivers do.
+ */
+struct test_dmabuf {
+	struct page **pages;
+	unsigned int npages;
+	struct sg_table *sgt;		/* the table handed to the importer */
+};
+
+static struct sg_table *test_dmabuf_map(struct dma_buf_attachment *attach,
+					enum dma_data_direction dir)
+{
+	struct test_dmabuf *tb = attach->dmabuf->priv;
+	struct sg_table *sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	int ret;
+
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table_from_pages(sgt, tb->pages, tb->npages, 0,
+					(size_t)tb->npages << PAGE_SHIFT,
+					GFP_KERNEL);
+	if (!ret)
+		ret = dma_map_sgtable(attach->dev, sgt, dir, 0);
+	if (ret) {
+		sg_free_table(sgt);
+		kfree(sgt);
+		return ERR_PTR(ret);
+	}
+	tb->sgt = sgt;
+	return sgt;
+}
+
+static void test_dmabuf_unmap(struct dma_buf_attachment *attach,
+			      struct sg_table *sgt,
+			      enum dma_data_direction dir)
+{
+	struct test_dmabuf *tb = attach->dmabuf->priv;
+
+	dma_unmap_sgtable(attach->dev, sgt, dir, 0);
+	sg_free_table(sgt);
+	kfree(sgt);
+	tb->sgt = NULL;
+}
+
+static void test_dmabuf_release(struct dma_buf *dmabuf)
+{
+	struct test_dmabuf *tb = dmabuf->priv;
+	unsigned int i;
+
+	for (i = 0; i < tb->npages; i++)
+		__free_page(tb->pages[i]);
+	kfree(tb->pages);
+	kfree(tb);
+}
+
+static const struct dma_buf_ops test_dmabuf_ops = {
+	.map_dma_buf = test_dmabuf_map,
+	.unmap_dma_buf = test_dmabuf_unmap,
+	.release = test_dmabuf_release,
+};
+
+static void close_fd_action(void *fd)
+{
+	close_fd((unsigned long)fd);
+}
+
+/* A dma-buf of @npages scattered pages, as a file descriptor. */
+static int test_dmabuf_fd(struct kunit *test, unsigned int npages,
+			  struct test_dmabuf **tbp)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct test_dmabuf *tb = kzalloc(sizeof(*tb), GFP_KERNEL);
+	struct dma_buf *dmabuf;
+	unsigned int i;
+	int fd;
+
+	KUNIT_ASSERT_NOT_NULL(test, tb);
+	tb->pages = kcalloc(npages, sizeof(*tb->pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tb->pages);
+	/* every other page, so that no two are contiguous by chance */
+	for (i = 0; i < npages; i++) {
+		struct page *pair = alloc_pages(GFP_KERNEL, 1);
+
+		KUNIT_ASSERT_NOT_NULL(test, pair);
+		split_page(pair, 1);
+		__free_page(pair + 1);
+		tb->pages[i] = pair;
+	}
+	tb->npages = npages;
+	exp_info.ops = &test_dmabuf_ops;
+	exp_info.size = (size_t)npages << PAGE_SHIFT;
+	exp_info.flags = O_RDWR;
+	exp_info.priv = tb;
+	dmabuf = dma_buf_export(&exp_info);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	fd = dma_buf_fd(dmabuf, O_CLOEXEC);
+	if (fd < 0)
+		dma_buf_put(dmabuf);
+	KUNIT_ASSERT_GE(test, fd, 0);
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, close_fd_action,
+						  (void *)(unsigned long)fd));
+	*tbp = tb;
+	return fd;
+}
+
+/*
+ * A window of a dma-buf, at a byte offset into its third page: every
+ * byte address and block of the umem translates to the exporter's page
+ * under it, and the exporter's table is left as it was handed over.
+ */
+static void umem_test_dmabuf(struct kunit *test)
+{
+	const unsigned long offset = 2 * PAGE_SIZE + 300;
+	const size_t len = 20 * PAGE_SIZE;
+	struct umem_env *env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
+	struct ib_umem_dmabuf *umem_dmabuf;
+	struct ib_block_iter biter;
+	struct test_dmabuf *tb;
+	struct scatterlist *sg;
+	dma_addr_t *before;
+	unsigned int i, nr = 0, bad = 0;
+	int fd;
+
+	KUNIT_ASSERT_NOT_NULL(test, env);
+	test_ibdev(test, true, env);
+	fd = test_dmabuf_fd(test, 32, &tb);
+
+	umem_dmabuf = ib_umem_dmabuf_get_pinned(env->ibdev, offset, len, fd,
+						IB_ACCESS_LOCAL_WRITE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem_dmabuf);
+	KUNIT_ASSERT_NOT_NULL(test, tb->sgt);
+	/* the exporter's DMA segments, address and length */
+	before = kunit_kcalloc(test, 2 * tb->sgt->nents, sizeof(*before),
+			       GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+	for_each_sgtable_dma_sg(tb->sgt, sg, i) {
+		before[2 * i] = sg_dma_address(sg);
+		before[2 * i + 1] = sg_dma_len(sg);
+	}
+
+	for (i = 0; i < 64; i++) {
+		const u64 edges[] = { 0, 1, PAGE_SIZE - 300, len - 1 };
+		u64 off = i < ARRAY_SIZE(edges) ? edges[i] :
+			  get_random_u32_below(len);
+		u64 at = offset + off;
+		dma_addr_t dma = ib_umem_dma_address(&umem_dmabuf->umem, off);
+
+		KUNIT_EXPECT_EQ_MSG(test, dma_phys(env, dma),
+				    page_to_phys(tb->pages[at >> PAGE_SHIFT]) +
+				    offset_in_page(at), "offset %llu", off);
+	}
+	/* as drivers do, which sets the iova the blocks are counted from */
+	KUNIT_EXPECT_EQ(test, ib_umem_find_best_pgsz(&umem_dmabuf->umem,
+						     SZ_4K | SZ_2M, offset),
+			(unsigned long)SZ_4K);
+	rdma_umem_for_each_dma_block(&umem_dmabuf->umem, &biter, PAGE_SIZE) {
+		unsigned int page = (offset >> PAGE_SHIFT) + nr++;
+
+		if (page >= tb->npages ||
+		    dma_phys(env, rdma_block_iter_dma_address(&biter)) !=
+		    page_to_phys(tb->pages[page]))
+			bad++;
+	}
+	KUNIT_EXPECT_EQ(test, (size_t)nr,
+			ib_umem_num_dma_blocks(&umem_dmabuf->umem, PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, nr, 21U);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	/* the importer reads the exporter's table, it does not trim it */
+	for_each_sgtable_dma_sg(tb->sgt, sg, i) {
+		KUNIT_EXPECT_EQ(test, sg_dma_address(sg), before[2 * i]);
+		KUNIT_EXPECT_EQ(test, (dma_addr_t)sg_dma_len(sg),
+				before[2 * i + 1]);
+	}
+
+	ib_umem_release(&umem_dmabuf->umem);
+	/* unmapped by the exporter when the importer detached */
+	KUNIT_EXPECT_NULL(test, tb->sgt);
+	KUNIT_EXPECT_EQ(test, iommu_iova_to_phys(env->domain, before[0]),
+			(phys_addr_t)0);
+
+	/* a window past the end of the dma-buf */
+	umem_dmabuf = ib_umem_dmabuf_get_pinned(env->ibdev, 30 * PAGE_SIZE,
+						3 * PAGE_SIZE, fd, 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(umem_dmabuf), -EINVAL);
+}
+
 #ifdef CONFIG_FAULT_INJECTION
 /*
  * Fail every phyr fault point of ib_umem_get() in turn (pinning into the
@@ -403,6 +599,7 @@ static struct kunit_case ib_umem_test_cases[] = {
 	KUNIT_CASE(umem_test_map_iommu),
 	KUNIT_CASE(umem_test_map_direct),
 	KUNIT_CASE(umem_test_errors),
+	KUNIT_CASE(umem_test_dmabuf),
 	KUNIT_CASE(umem_test_fail_nth),
 	{}
 };
@@ -414,5 +611,6 @@ static struct kunit_suite ib_umem_test_suite = {
 
 kunit_test_suite(ib_umem_test_suite);
 
+MODULE_IMPORT_NS(DMA_BUF);
 MODULE_DESCRIPTION("KUnit tests of ib_umem on phyr lists");
 MODULE_LICENSE("Dual BSD/GPL");
