@@ -60,7 +60,7 @@ sets=() kpat= dmacheck= nowarnpanic=
 [ $kernel = pristine ] || dmacheck=rdma_rxe.dma_check=1
 for s in "$@"; do
 	case $s in
-	bench|bench=*) sets+=("$s"); dmacheck= nowarnpanic=1 ;;
+	bench|bench-big=*) sets+=("$s"); dmacheck= nowarnpanic=1 ;;
 	pyverbs-mr) sets+=("pyverbs=${PYVERBS_MR// /,}"); kpat=${PYVERBS_MR// /|} ;;
 	pyverbs) sets+=(pyverbs); kpat=. ;;
 	*) sets+=("$s") ;;

@@ -9,6 +9,10 @@
 # 4 KiB pages faulted in shuffled order, of THP, of hugetlb (2 MiB).
 # One line per case: "rdma-bench: CASE size=... reg_ms=... dereg_ms=...
 # kmem_bytes=..."; mk/rdma.sh turns two kernels' lines into a table.
+# With a second argument BIG, first one MR of BIG bytes of hugetlb
+# ("hugetlb-big"), timed the same way; a kernel that cannot register it
+# prints "rdma-bench: hugetlb-big size=... error=..." instead.  SIZE 0
+# skips the SIZE cases.
 import ctypes
 import mmap
 import os
@@ -76,6 +80,13 @@ def buf_thp(size):
     return m, addr_of(m, off)
 
 
+def set_hugepages(n):
+    with open('/proc/sys/vm/nr_hugepages', 'w') as f:
+        f.write(str(n))
+    with open('/proc/sys/vm/nr_hugepages') as f:
+        return int(f.read())
+
+
 def buf_hugetlb(size):
     fd = os.open('/dev/hugepages/rdma-bench', os.O_CREAT | os.O_RDWR, 0o600)
     os.ftruncate(fd, size)
@@ -117,19 +128,53 @@ def run(pd, name, make, size):
           f'kmem_bytes={statistics.median(kmem)}', flush=True)
 
 
+def run_big(pd, size):
+    """One MR of @size bytes of hugetlb: registration time, or why not."""
+    if set_hugepages(size // HUGE + 8) < size // HUGE:
+        print(f'rdma-bench: hugetlb-big size={size} error=no-hugepages',
+              flush=True)
+        return
+    m, addr = buf_hugetlb(size)
+    reg, dereg = [], []
+    try:
+        for _ in range(ROUNDS):
+            t0 = time.perf_counter()
+            mr = MR(pd, size, ACCESS, address=addr)
+            t1 = time.perf_counter()
+            mr.close()
+            t2 = time.perf_counter()
+            reg.append((t1 - t0) * 1e3)
+            dereg.append((t2 - t1) * 1e3)
+    except Exception as err:    # pyverbs' PyverbsRDMAError, with errno
+        print(f'rdma-bench: hugetlb-big size={size} '
+              f'error={os.strerror(getattr(err, "error_code", 0) or 0)!r}',
+              flush=True)
+    else:
+        print(f'rdma-bench: hugetlb-big size={size} rounds={ROUNDS} '
+              f'reg_ms={statistics.median(reg):.3f} '
+              f'reg_min={min(reg):.3f} reg_max={max(reg):.3f} '
+              f'dereg_ms={statistics.median(dereg):.3f} '
+              f'dereg_min={min(dereg):.3f} dereg_max={max(dereg):.3f}',
+              flush=True)
+    m.close()
+    set_hugepages(0)
+
+
 def main():
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 1024 * MiB
-    with open('/proc/sys/vm/nr_hugepages', 'w') as f:
-        f.write(str(size // HUGE + 8))
+    big = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     ctx = Context(name='rxe0')
     pd = PD(ctx)
-    run(pd, '4k-shuffled', buf_4k, size)
-    run(pd, 'thp', buf_thp, size)
-    run(pd, 'hugetlb', buf_hugetlb, size)
+    if big:
+        run_big(pd, big)
+    if size:
+        set_hugepages(size // HUGE + 8)
+        run(pd, '4k-shuffled', buf_4k, size)
+        run(pd, 'thp', buf_thp, size)
+        run(pd, 'hugetlb', buf_hugetlb, size)
     pd.close()
     ctx.close()
-    with open('/proc/sys/vm/nr_hugepages', 'w') as f:
-        f.write('0')
+    set_hugepages(0)
 
 
 main()
