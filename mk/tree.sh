@@ -79,29 +79,25 @@ if git -c safe.directory='*' rev-parse --is-inside-work-tree >/dev/null 2>&1; th
 else	# a plain export of the repo
 	list_files() { find . -path ./build -prune -o -path ./.git -prune -o -type f -printf '%P\0'; }
 fi
+# Test-only additions, never part of the series (mk/series.sh takes the
+# files series/*.txt name): machine/test-only/ mirrors kernel paths; its
+# new files are copied like ours and its patches apply after every patch
+# of the series.
+TESTONLY=machine/test-only
 new_files=()
 patches=()
+testonly_files=()
+testonly_patches=()
 while IFS= read -r -d '' f; do
 	[ -f "$f" ] || continue          # deleted in the worktree
+	case "$f" in
+	$TESTONLY/*.patch) testonly_patches+=("$f"); continue ;;
+	$TESTONLY/*) testonly_files+=("$f"); continue ;;
+	esac
 	is_kernel_path "$f" || continue
 	case "$f" in
 	*.patch) patches+=("$f") ;;
 	*) new_files+=("$f") ;;
-	esac
-done < <(list_files | LC_ALL=C sort -zu)
-
-# 3b. test-only additions, never part of the series (mk/series.sh takes
-#     the files series/*.txt name): machine/test-only/ mirrors kernel
-#     paths; its new files are copied like ours and its patches apply
-#     after every patch of the series
-TESTONLY=machine/test-only
-testonly_files=()
-testonly_patches=()
-while IFS= read -r -d '' f; do
-	[ -f "$f" ] || continue
-	case "$f" in
-	$TESTONLY/*.patch) testonly_patches+=("$f") ;;
-	$TESTONLY/*) testonly_files+=("$f") ;;
 	esac
 done < <(list_files | LC_ALL=C sort -zu)
 

@@ -73,16 +73,16 @@ static int check_setup(void)
 
 	if (pdev) {
 		/* the reference is kept for the life of the kernel */
+		struct iommu_domain *domain = iommu_get_domain_for_dev(&pdev->dev);
+
 		ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
 		if (ret)
 			return ret;
-		check_devs[CHECK_EDU].ibdev.dma_device = &pdev->dev;
-		check_devs[CHECK_EDU].domain =
-			iommu_get_domain_for_dev(&pdev->dev);
-		if (check_devs[CHECK_EDU].domain &&
-		    !(check_devs[CHECK_EDU].domain->type &
-		      __IOMMU_DOMAIN_DMA_API))
+		/* an identity or blocking domain is no DMA API path */
+		if (domain && !(domain->type & __IOMMU_DOMAIN_DMA_API))
 			return -ENODEV;
+		check_devs[CHECK_EDU].ibdev.dma_device = &pdev->dev;
+		check_devs[CHECK_EDU].domain = domain;
 	}
 	dev = root_device_register("rxe_dma_check");
 	if (IS_ERR(dev))
