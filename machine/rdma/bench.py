@@ -98,9 +98,9 @@ def buf_hugetlb(size):
     return m, addr_of(m)
 
 
-def run(pd, name, make, size):
-    m, addr = make(size)
-    reg, dereg, kmem = [], [], []
+def time_mr(pd, size, addr):
+    """ROUNDS registrations and deregistrations of one MR: ms each."""
+    reg, dereg = [], []
     for _ in range(ROUNDS):
         t0 = time.perf_counter()
         mr = MR(pd, size, ACCESS, address=addr)
@@ -109,6 +109,20 @@ def run(pd, name, make, size):
         t2 = time.perf_counter()
         reg.append((t1 - t0) * 1e3)
         dereg.append((t2 - t1) * 1e3)
+    return reg, dereg
+
+
+def times(reg, dereg):
+    return (f'reg_ms={statistics.median(reg):.3f} '
+            f'reg_min={min(reg):.3f} reg_max={max(reg):.3f} '
+            f'dereg_ms={statistics.median(dereg):.3f} '
+            f'dereg_min={min(dereg):.3f} dereg_max={max(dereg):.3f}')
+
+
+def run(pd, name, make, size):
+    m, addr = make(size)
+    reg, dereg = time_mr(pd, size, addr)
+    kmem = []
     # Memory: NMEM MRs on the same buffer at once, so that what they hold
     # stands out of the per-CPU page lists and counter deltas that MemFree
     # does not see (about a MiB).
@@ -121,11 +135,8 @@ def run(pd, name, make, size):
         kmem.append((before - held) // NMEM)
     m.close()
     print(f'rdma-bench: {name} size={size} rounds={ROUNDS} '
-          f'reg_ms={statistics.median(reg):.3f} '
-          f'reg_min={min(reg):.3f} reg_max={max(reg):.3f} '
-          f'dereg_ms={statistics.median(dereg):.3f} '
-          f'dereg_min={min(dereg):.3f} dereg_max={max(dereg):.3f} '
-          f'kmem_bytes={statistics.median(kmem)}', flush=True)
+          f'{times(reg, dereg)} kmem_bytes={statistics.median(kmem)}',
+          flush=True)
 
 
 def run_big(pd, size):
@@ -135,27 +146,15 @@ def run_big(pd, size):
               flush=True)
         return
     m, addr = buf_hugetlb(size)
-    reg, dereg = [], []
     try:
-        for _ in range(ROUNDS):
-            t0 = time.perf_counter()
-            mr = MR(pd, size, ACCESS, address=addr)
-            t1 = time.perf_counter()
-            mr.close()
-            t2 = time.perf_counter()
-            reg.append((t1 - t0) * 1e3)
-            dereg.append((t2 - t1) * 1e3)
+        reg, dereg = time_mr(pd, size, addr)
     except Exception as err:    # pyverbs' PyverbsRDMAError, with errno
         print(f'rdma-bench: hugetlb-big size={size} '
               f'error={os.strerror(getattr(err, "error_code", 0) or 0)!r}',
               flush=True)
     else:
         print(f'rdma-bench: hugetlb-big size={size} rounds={ROUNDS} '
-              f'reg_ms={statistics.median(reg):.3f} '
-              f'reg_min={min(reg):.3f} reg_max={max(reg):.3f} '
-              f'dereg_ms={statistics.median(dereg):.3f} '
-              f'dereg_min={min(dereg):.3f} dereg_max={max(dereg):.3f}',
-              flush=True)
+              f'{times(reg, dereg)}', flush=True)
     m.close()
     set_hugepages(0)
 
