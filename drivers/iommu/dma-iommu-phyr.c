@@ -13,7 +13,6 @@
 #include <linux/dma-map-ops.h>
 #include <linux/iommu.h>
 #include <linux/iova.h>
-#include <linux/log2.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/phyr-map-ops.h>
 
@@ -24,7 +23,7 @@
  * DOC: IOMMU mapping of a phyr list
  *
  * The list is laid out in one IOVA allocation made with dma-iommu's own
- * allocator, in two passes over the list.  The first pass classifies
+ * allocator, in two steps.  The first, a pass over the list, classifies
  * peer-to-peer ranges and computes the size: every range of host memory
  * (or of peer-to-peer memory reached through the host bridge) gets a slot
  * of whole IOVA granules, with its offset into the first granule kept, as
@@ -33,25 +32,26 @@
  * ranges maps to a single DMA range.
  *
  * The allocator aligns an allocation to its size rounded up to a power of
- * two.  A range of at least the IOMMU's smallest large page (2 MiB with
- * 4 KiB pages) is placed so that its IOVA is congruent to its physical
- * address modulo that page size, padding the IOVA layout if needed, so
- * that the IOMMU can map it with large pages.  A list of naturally aligned
- * large folios needs no padding and still maps linearly; a large range
- * that follows a small one may leave padding between them, and then the
- * result has more than one DMA range.
+ * two, so a list of naturally aligned large folios lands on IOVA that the
+ * IOMMU can map with large pages.  Nothing is padded for large pages: a
+ * large range that follows a small one is mapped with small pages, as
+ * iommu_dma_map_sg() maps it, and the result stays one DMA range.
  *
- * The second pass maps every slot with iommu_map_nosync() and the whole
- * allocation is made visible with a single iommu_sync_map().  Peer-to-peer
- * ranges with a bus address take no IOVA; they keep their bus address in
- * the result, between the IOVA ranges around them.
+ * When every range takes IOVA, the second step is one iommu_map_phyr()
+ * for the whole list: drivers with a map_phyr op fill each leaf table
+ * once, across range boundaries.  A list with peer-to-peer ranges that
+ * keep their bus address takes a walk instead, which maps the other
+ * ranges one by one with iommu_map_nosync() and puts the bus addresses
+ * in the result between the IOVA ranges around them.  Either way the
+ * allocation is made visible with a single iommu_sync_map(), and the DMA
+ * list of a linear mapping is one range in the caller's state.
  *
- * Unmapping walks the result: each IOVA range in it covers whole slots,
- * which are unmapped into one IOTLB gather, flushed once, and the IOVA
- * allocation is freed (through the flush queue when the domain has one).
- * Mapping does the cache maintenance of non-coherent devices for what it
- * maps; unmap and sync leave it to phyr_map.c, which does it for every
- * backend, piece by piece.
+ * Unmapping removes the whole allocation with one iommu_unmap_fast() into
+ * one IOTLB gather (slot by slot when bus addresses sit between them),
+ * flushes once and frees the IOVA (through the flush queue when the
+ * domain has one).  Mapping does the cache maintenance of non-coherent
+ * devices for what it maps; unmap and sync leave it to phyr_map.c, which
+ * does it for every backend, piece by piece.
  *
  * Untrusted devices and devices whose small kmalloc() buffers must be
  * bounced get the IOMMU mapping only when every range is granule aligned,
@@ -95,28 +95,6 @@ static inline void phyr_count_map_call(void)
 {
 }
 #endif
-
-/* The smallest page size above the granule, 0 if there is none. */
-static size_t phyr_large_page(struct iommu_domain *domain,
-			      struct iova_domain *iovad)
-{
-	unsigned long sizes = domain->pgsize_bitmap & ~(iovad->granule * 2 - 1);
-
-	return sizes ? (size_t)1 << __ffs(sizes) : 0;
-}
-
-/* Offset of a range's first byte in the allocation, its slot starts at pos. */
-static size_t phyr_iova_place(size_t pos, const struct phyr *r,
-			      struct iova_domain *iovad, size_t large)
-{
-	if (large && r->len >= large) {
-		size_t want = (size_t)(r->addr & (large - 1)) -
-			      iova_offset(iovad, r->addr);
-
-		pos += (want - pos) & (large - 1);
-	}
-	return pos + iova_offset(iovad, r->addr);
-}
 
 static size_t phyr_iova_slot(const struct phyr *r, struct iova_domain *iovad)
 {
@@ -168,27 +146,37 @@ static int phyr_iommu_flush_run(struct phyr_dma *map, struct phyr *run,
 	return ret;
 }
 
-/*
- * First pass: classify, check and size.  Returns the IOVA bytes needed
- * (0 when everything has a bus address) or a negative errno.
- */
-static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
-				 struct iova_domain *iovad, size_t large,
-				 enum dma_data_direction dir)
+/* What the first pass found out about a list. */
+struct phyr_iommu_layout {
+	size_t iova_len;	/* IOVA bytes needed, 0 if all have bus addresses */
+	bool bus_addr;		/* some ranges keep a P2P bus address */
+	bool linear;		/* one DMA range: inner boundaries on granules */
+};
+
+/* First pass: classify, check and size.  Returns 0 or a negative errno. */
+static int phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
+			     struct iova_domain *iovad,
+			     enum dma_data_direction dir,
+			     struct phyr_iommu_layout *lo)
 {
 	struct pci_p2pdma_map_state p2p_state = {};
 	/* Only untrusted devices need whole granules; size 1 catches both. */
 	bool untrusted = iommu_dma_use_swiotlb(dev, PAGE_SIZE, dir);
 	bool check = iommu_dma_use_swiotlb(dev, 1, dir);
+	bool end_unaligned = false;
 	struct phyr_iter iter;
-	size_t pos = 0, end;
+	size_t pos = 0;
 	struct phyr r;
 
+	lo->bus_addr = false;
+	lo->linear = true;
 	phyr_list_for_each(pl, &iter, r) {
 		if (iter.flags & PHYR_RANGE_P2P) {
 			switch (phyr_map_p2p_type(&p2p_state, dev, r.addr,
 						  r.len)) {
 			case PCI_P2PDMA_MAP_BUS_ADDR:
+				lo->bus_addr = true;
+				lo->linear = false;
 				continue;
 			case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:
 				break;
@@ -203,14 +191,91 @@ static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 			return -EOPNOTSUPP;
 		if (r.len > SSIZE_MAX)
 			return -EOVERFLOW;
-		pos = phyr_iova_place(pos, &r, iovad, large) -
-		      iova_offset(iovad, r.addr);
-		if (check_add_overflow(pos, phyr_iova_slot(&r, iovad), &end) ||
-		    end > SSIZE_MAX)
+		if (pos && (end_unaligned || iova_offset(iovad, r.addr)))
+			lo->linear = false;
+		end_unaligned = iova_offset(iovad, r.addr + r.len);
+		if (check_add_overflow(pos, phyr_iova_slot(&r, iovad), &pos) ||
+		    pos > SSIZE_MAX)
 			return -EOVERFLOW;
-		pos = end;
 	}
-	return pos;
+	lo->iova_len = pos;
+	return 0;
+}
+
+/*
+ * Second pass: the DMA list, and cache maintenance for non-coherent
+ * devices.  With @map_each (the list has ranges with a bus address, which
+ * take no IOVA), every other range is mapped into its slot here; without
+ * it, iommu_map_phyr() has mapped them all.  On error the caller unmaps:
+ * the slots of @map->list, and of @run if it is not empty.
+ */
+static int phyr_iommu_walk(struct phyr_dma *map, dma_addr_t iova,
+			   struct phyr *run, bool map_each, int prot,
+			   unsigned long attrs, gfp_t gfp)
+{
+	struct iommu_domain *domain = iommu_get_dma_domain(map->dev);
+	struct iova_domain *iovad = iommu_dma_iovad(domain);
+	bool sync = !dev_is_dma_coherent(map->dev) &&
+		    !(attrs & DMA_ATTR_SKIP_CPU_SYNC);
+	struct pci_p2pdma_map_state p2p_state = {};
+	struct phyr_iter iter;
+	size_t pos = 0, place;
+	struct phyr r;
+	int ret;
+
+	phyr_list_for_each(map->pl, &iter, r) {
+		if (iter.flags & PHYR_RANGE_P2P &&
+		    phyr_map_p2p_type(&p2p_state, map->dev, r.addr, r.len) ==
+		    PCI_P2PDMA_MAP_BUS_ADDR) {
+			ret = phyr_iommu_flush_run(map, run, gfp);
+			if (!ret)
+				ret = phyr_list_append_p2p(&map->list,
+							   r.addr +
+							   p2p_state.bus_off,
+							   r.len, gfp);
+			if (ret)
+				return ret;
+			continue;
+		}
+
+		place = pos + iova_offset(iovad, r.addr);
+		/* P2P memory is mapped uncached: no cache maintenance. */
+		if (sync && !(iter.flags & PHYR_RANGE_P2P))
+			arch_sync_dma_for_device(r.addr, r.len, map->dir);
+		if (map_each) {
+			ret = -ENOMEM;
+			phyr_count_map_call();
+			if (!phyr_map_should_fail())
+				ret = iommu_map_nosync(domain, iova + pos,
+						       r.addr - iova_offset(iovad, r.addr),
+						       phyr_iova_slot(&r, iovad),
+						       prot, gfp);
+			if (ret)
+				return ret;
+		}
+		pos += phyr_iova_slot(&r, iovad);
+		if (run->len && run->addr + run->len == iova + place) {
+			run->len += r.len;
+			continue;
+		}
+		ret = phyr_iommu_flush_run(map, run, gfp);
+		if (ret) {
+			/* The range just mapped is in neither. */
+			if (map_each) {
+				struct phyr cur = { iova + place, r.len };
+				struct iommu_iotlb_gather gather;
+
+				iommu_iotlb_gather_init(&gather);
+				phyr_iommu_unmap_range(domain, iovad, &cur,
+						       &gather);
+				iommu_iotlb_sync(domain, &gather);
+			}
+			return ret;
+		}
+		run->addr = iova + place;
+		run->len = r.len;
+	}
+	return phyr_iommu_flush_run(map, run, gfp);
 }
 
 /**
@@ -229,20 +294,18 @@ static ssize_t phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
 {
 	struct device *dev = map->dev;
-	enum dma_data_direction dir = map->dir;
 	struct iommu_domain *domain = iommu_get_dma_domain(dev);
 	struct iova_domain *iovad = iommu_dma_iovad(domain);
-	struct pci_p2pdma_map_state p2p_state = {};
-	bool coherent = dev_is_dma_coherent(dev);
-	int prot = iommu_dma_info_to_prot(dir, coherent, attrs);
-	size_t large = phyr_large_page(domain, iovad);
+	int prot = iommu_dma_info_to_prot(map->dir, dev_is_dma_coherent(dev),
+					  attrs);
 	struct iommu_iotlb_gather gather;
 	struct phyr run = { .len = 0 };
+	struct phyr_iommu_layout lo;
 	struct phyr_iter iter;
-	size_t pos = 0, iova_len;
-	ssize_t layout;
+	struct phyr first;
+	bool whole = false;
 	dma_addr_t iova;
-	struct phyr r;
+	ssize_t mapped;
 	int ret;
 
 	map->backend = PHYR_MAP_IOMMU;
@@ -253,91 +316,70 @@ int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
 	if (dma_get_min_align_mask(dev) > iova_mask(iovad))
 		return -EINVAL;
 
-	layout = phyr_iommu_layout(dev, map->pl, iovad, large, dir);
-	if (layout < 0)
-		return layout;
-	iova_len = layout;
+	ret = phyr_iommu_layout(dev, map->pl, iovad, map->dir, &lo);
+	if (ret)
+		return ret;
 
 	iova = 0;
-	if (iova_len && !phyr_map_should_fail())
-		iova = iommu_dma_alloc_iova(domain, iova_len,
+	if (lo.iova_len && !phyr_map_should_fail())
+		iova = iommu_dma_alloc_iova(domain, lo.iova_len,
 					    dma_get_mask(dev), dev);
-	if (iova_len && !iova)
+	if (lo.iova_len && !iova)
 		return -ENOMEM;
-	phyr_count_iova(iova_len);
+	phyr_count_iova(lo.iova_len);
 	map->iova = iova;
-	map->iova_len = iova_len;
+	map->iova_len = lo.iova_len;
 
-	phyr_list_for_each(map->pl, &iter, r) {
-		size_t place, slot;
-
-		if (iter.flags & PHYR_RANGE_P2P &&
-		    phyr_map_p2p_type(&p2p_state, dev, r.addr, r.len) ==
-		    PCI_P2PDMA_MAP_BUS_ADDR) {
-			ret = phyr_iommu_flush_run(map, &run, gfp);
-			if (ret)
-				goto out_unmap;
-			ret = phyr_list_append_p2p(&map->list,
-						   r.addr + p2p_state.bus_off,
-						   r.len, gfp);
-			if (ret)
-				goto out_unmap;
-			continue;
-		}
-
-		place = phyr_iova_place(pos, &r, iovad, large);
-		slot = phyr_iova_slot(&r, iovad);
-		pos = place - iova_offset(iovad, r.addr);
-		/* P2P memory is mapped uncached: no cache maintenance. */
-		if (!coherent && !(iter.flags & PHYR_RANGE_P2P) &&
-		    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-			arch_sync_dma_for_device(r.addr, r.len, dir);
-
-		ret = -ENOMEM;
+	if (!lo.bus_addr) {
+		/* Every range takes IOVA: one pass over the page table. */
+		mapped = -ENOMEM;
 		phyr_count_map_call();
 		if (!phyr_map_should_fail())
-			ret = iommu_map_nosync(domain, iova + pos,
-					       r.addr - iova_offset(iovad, r.addr),
-					       slot, prot, gfp);
-		if (ret)
-			goto out_unmap;
-		pos += slot;
-		if (run.len && run.addr + run.len == iova + place) {
-			run.len += r.len;
-			continue;
+			mapped = iommu_map_phyr(domain, iova, map->pl, prot, gfp);
+		if (mapped < 0) {
+			ret = mapped;
+			goto out_free;
 		}
-		ret = phyr_iommu_flush_run(map, &run, gfp);
-		if (ret) {
-			struct phyr cur = { iova + place, r.len };
-
-			iommu_iotlb_gather_init(&gather);
-			phyr_iommu_unmap_range(domain, iovad, &cur, &gather);
-			iommu_iotlb_sync(domain, &gather);
-			goto out_unmap;
-		}
-		run.addr = iova + place;
-		run.len = r.len;
+		WARN_ON(mapped != lo.iova_len);
+		whole = true;
 	}
-	ret = phyr_iommu_flush_run(map, &run, gfp);
+	if (lo.linear && (attrs & DMA_ATTR_SKIP_CPU_SYNC ||
+			  dev_is_dma_coherent(dev))) {
+		/* One DMA range: no need to look at the others. */
+		phyr_iter_init(&iter, map->pl);
+		phyr_iter_next(&iter, &first);
+		ret = phyr_list_append(&map->list,
+				       iova + iova_offset(iovad, first.addr),
+				       phyr_list_length(map->pl), gfp);
+	} else {
+		ret = phyr_iommu_walk(map, iova, &run, !whole, prot, attrs,
+				      gfp);
+	}
 	if (ret)
 		goto out_unmap;
 
 	ret = -ENOMEM;
-	if (!iova_len || !phyr_map_should_fail())
-		ret = iova_len ? iommu_sync_map(domain, iova, iova_len) : 0;
+	if (!lo.iova_len || !phyr_map_should_fail())
+		ret = lo.iova_len ? iommu_sync_map(domain, iova, lo.iova_len) : 0;
 	if (ret)
 		goto out_unmap;
 	return 0;
 
 out_unmap:
 	iommu_iotlb_gather_init(&gather);
-	phyr_iommu_unmap_slots(domain, iovad, &map->list, &gather);
-	if (run.len)
-		phyr_iommu_unmap_range(domain, iovad, &run, &gather);
+	if (whole) {
+		iommu_unmap_fast(domain, iova, lo.iova_len, &gather);
+	} else {
+		phyr_iommu_unmap_slots(domain, iovad, &map->list, &gather);
+		if (run.len)
+			phyr_iommu_unmap_range(domain, iovad, &run, &gather);
+	}
 	iommu_iotlb_sync(domain, &gather);
-	if (iova_len) {
-		iommu_dma_free_iova(domain->iova_cookie, iova, iova_len, NULL);
-		phyr_count_iova(-(long)iova_len);
+out_free:
+	if (lo.iova_len) {
+		iommu_dma_free_iova(domain->iova_cookie, iova, lo.iova_len,
+				    NULL);
+		phyr_count_iova(-(long)lo.iova_len);
 	}
 	return ret == -EINVAL || ret == -ENOMEM || ret == -EOVERFLOW ?
 	       ret : -ENOMEM;
@@ -357,12 +399,20 @@ void iommu_dma_unmap_phyr(struct phyr_dma *map)
 	struct iommu_domain *domain = iommu_get_dma_domain(map->dev);
 	struct iova_domain *iovad = iommu_dma_iovad(domain);
 	struct iommu_iotlb_gather gather;
+	size_t unmapped;
 
 	if (!map->iova_len)
 		return;
 	iommu_iotlb_gather_init(&gather);
 	gather.queued = iommu_dma_fq_enabled(domain);
-	phyr_iommu_unmap_slots(domain, iovad, &map->list, &gather);
+	if (phyr_list_has_p2p(&map->list)) {
+		phyr_iommu_unmap_slots(domain, iovad, &map->list, &gather);
+	} else {
+		/* Without bus addresses, the slots fill the allocation. */
+		unmapped = iommu_unmap_fast(domain, map->iova, map->iova_len,
+					    &gather);
+		WARN_ON(unmapped != map->iova_len);
+	}
 	if (!gather.queued)
 		iommu_iotlb_sync(domain, &gather);
 	iommu_dma_free_iova(domain->iova_cookie, map->iova, map->iova_len,

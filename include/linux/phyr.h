@@ -277,6 +277,25 @@ static inline bool phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
 	for (phyr_iter_init(iter, pl); phyr_iter_next(iter, &(range));)
 
 /**
+ * phyr_align_out() - The aligned blocks that a range touches.
+ * @r: Range.
+ * @block: Block size, a power of two.
+ * @first: Set to the address of the first block.
+ *
+ * What an IOMMU maps for a range: its offset into the first block is
+ * kept, the rest of the first and last blocks comes along.
+ *
+ * Context: Any context.
+ * Return: Bytes from @first to the end of the last block @r touches.
+ */
+static inline u64 phyr_align_out(const struct phyr *r, u64 block,
+				 phys_addr_t *first)
+{
+	*first = r->addr & ~(phys_addr_t)(block - 1);
+	return ((r->addr + r->len + block - 1) & ~(block - 1)) - *first;
+}
+
+/**
  * struct phyr_block_iter - Cursor over the aligned blocks of a phyr list.
  * @iter: Range cursor underneath.
  * @addr: Next block to return.
