@@ -34,6 +34,7 @@
 #include <kunit/device.h>
 #include <kunit/test.h>
 #include <kunit/visibility.h>
+#include <linux/debugfs.h>
 #include <linux/device/driver.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-map-ops.h>
@@ -56,10 +57,12 @@
 #include <linux/sched.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/swiotlb.h>
 #include <linux/vmalloc.h>
 #include "../../lib/phyr_test.h"
 #include "../../lib/test_phyr_edu.h"
+#include "../../drivers/iommu/dma-iommu.h"
 #include "debug.h"
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
@@ -108,11 +111,16 @@ static int phyr_map_suite_init(struct kunit_suite *suite)
 	wait_for_device_probe();
 	env.nvme = pci_get_device(NVME_VENDOR, NVME_DEVICE, NULL);
 	while ((pdev = pci_get_device(EDU_VENDOR, EDU_DEVICE, pdev))) {
-		bool near = env.nvme &&
+		/*
+		 * The amd profile (machine/qemu_x86_64.py) has its edu on the
+		 * root bus: it stands in for the one behind the switch.
+		 */
+		bool near = pci_is_root_bus(pdev->bus) ||
+			    (env.nvme &&
 			    pci_upstream_bridge(pdev) &&
 			    pci_upstream_bridge(env.nvme) &&
 			    pci_upstream_bridge(pci_upstream_bridge(pdev)) ==
-			    pci_upstream_bridge(pci_upstream_bridge(env.nvme));
+			    pci_upstream_bridge(pci_upstream_bridge(env.nvme)));
 		struct phyr_map_edu *edu = near ? &env.sw : &env.rp;
 
 		if (edu->pdev || phyr_map_edu_init(edu, pdev))
@@ -600,6 +608,19 @@ static void check_edu_roundtrip(struct kunit *test, struct phyr_map_edu *edu,
 	}
 }
 
+/* Pages of [@iova, @iova + @len) that @domain translates to anything. */
+static unsigned long iova_mapped_pages(struct iommu_domain *domain,
+				       dma_addr_t iova, u64 len)
+{
+	unsigned long n = 0;
+	u64 off;
+
+	for (off = 0; off < len; off += PAGE_SIZE)
+		if (iommu_iova_to_phys(domain, iova + off))
+			n++;
+	return n;
+}
+
 static void phyr_test_map_pages(struct kunit *test)
 {
 	struct phyr_map_edu *edu = need_edu(test, &env.sw);
@@ -637,9 +658,10 @@ static void phyr_test_map_pages(struct kunit *test)
 	first = range_at(dma, 0, NULL);
 	phyr_unmap(map, 0);
 
+	/* The IOMMU page table has nothing left of the mapping. */
 	if (domain)
-		KUNIT_EXPECT_EQ(test, (u64)iommu_iova_to_phys(domain, first.addr),
-				0ULL);
+		KUNIT_EXPECT_EQ(test, iova_mapped_pages(domain, first.addr,
+							first.len), 0UL);
 	expect_counters(test, &before);
 }
 
@@ -1045,8 +1067,8 @@ static void phyr_test_map_fail_nth(struct kunit *test)
 	for (i = 0; i < 300; i++)
 		test_add_range(test, pl, page_to_phys(pages[i]) + 8, 2048);
 	if (use_dma_iommu(dev))
-		/* IOVA, 300 iommu_map, sync, result chunks */
-		min_points = 1 + 300 + 1 + 2;
+		/* IOVA, one iommu_map_phyr(), result chunks, sync */
+		min_points = 1 + 1 + 2 + 1;
 	else if (is_swiotlb_force_bounce(dev))
 		/* 300 swiotlb_map; the bounce slots may merge */
 		min_points = 300;
@@ -1709,8 +1731,8 @@ static void phyr_test_map_no_alloc(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(dma), (size_t)0);
 		KUNIT_EXPECT_EQ(test, mapped.iova_live - before.iova_live,
 				(long)(64 * PAGE_SIZE));
-		/* The IOVA, one iommu_map() per range, the IOTLB sync. */
-		want_points = 1 + 64 + 1;
+		/* The IOVA, one iommu_map_phyr() for all 64, the IOTLB sync. */
+		want_points = 1 + 1 + 1;
 	} else {
 		KUNIT_EXPECT_PTR_EQ(test, dma, (const struct phyr_list *)pl);
 		want_points = 0;
@@ -1779,6 +1801,300 @@ static void phyr_test_unmap_remap(struct kunit *test)
 	expect_counters(test, &before);
 }
 
+
+/*
+ * iommu_map_phyr() straight into the edu's DMA domain, at IOVA taken from
+ * dma-iommu's allocator so that nothing else maps there: the domain is
+ * attached, so the driver uses every page size it has.  The failure sweep
+ * takes a domain of its own instead, unattached, whose page table starts
+ * empty, so that every table a mapping needs is allocated by it.
+ */
+struct map_phyr_case {
+	struct phyr_list *pl;
+	dma_addr_t iova;
+	u64 iova_len;		/* the granules the ranges touch */
+};
+
+static void iommu_domain_free_action(void *domain)
+{
+	iommu_domain_free(domain);
+}
+
+static struct iommu_domain *test_domain(struct kunit *test, struct device *dev)
+{
+	struct iommu_domain *domain;
+
+	if (!use_dma_iommu(dev))
+		kunit_skip(test, "needs the edu behind an IOMMU");
+	domain = iommu_paging_domain_alloc(dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, domain);
+	return domain;
+}
+
+/*
+ * Two 2 MiB folios first (large pages at a 2 MiB-aligned IOVA), then 1,100
+ * scattered pages over three leaf tables, a 16 KiB folio, a byte-granular
+ * range inside a page and a range that ends inside one.
+ */
+static void map_phyr_case(struct kunit *test, struct map_phyr_case *c)
+{
+	struct page **pages;
+	struct phyr_iter iter;
+	struct phyr r;
+
+	c->pl = test_list(test);
+	test_folios(test, c->pl, 2, get_order(SZ_2M));
+	pages = scattered_pages(test, c->pl, 1100);
+	test_folios(test, c->pl, 1, get_order(SZ_16K));
+	test_add_range(test, c->pl, page_to_phys(pages[7]) + 100, 3000);
+	test_add_range(test, c->pl, page_to_phys(pages[9]), PAGE_SIZE + 8);
+	c->iova_len = 0;
+	phyr_list_for_each(c->pl, &iter, r)
+		c->iova_len += ALIGN(r.addr + r.len, PAGE_SIZE) -
+			       ALIGN_DOWN(r.addr, PAGE_SIZE);
+	c->iova = SZ_1G;
+}
+
+/*
+ * Every page of the IOVA range against the list, computed here: range
+ * after range, each as the pages it touches.  Returns the pages that do
+ * not translate to what they should, and counts the pages checked.
+ */
+static unsigned long map_phyr_bad_pages(struct iommu_domain *domain,
+					const struct map_phyr_case *c,
+					unsigned long *checked)
+{
+	dma_addr_t iova = c->iova;
+	unsigned long bad = 0;
+	struct phyr_iter iter;
+	phys_addr_t phys;
+	struct phyr r;
+	u64 off;
+
+	phyr_list_for_each(c->pl, &iter, r) {
+		phys = ALIGN_DOWN(r.addr, PAGE_SIZE);
+		for (off = 0; phys + off < r.addr + r.len; off += PAGE_SIZE) {
+			/* Check a byte inside the page too. */
+			if (iommu_iova_to_phys(domain, iova + off) != phys + off ||
+			    iommu_iova_to_phys(domain, iova + off + 123) !=
+			    phys + off + 123)
+				bad++;
+			(*checked)++;
+		}
+		iova += off;
+	}
+	return bad;
+}
+
+struct map_phyr_iova {
+	struct iommu_domain *domain;
+	dma_addr_t iova;
+	size_t len;
+};
+
+static void map_phyr_iova_free(void *data)
+{
+	struct map_phyr_iova *a = data;
+
+	iommu_dma_free_iova(a->domain->iova_cookie, a->iova, a->len, NULL);
+}
+
+/* With the driver's map_phyr op, or with a copy of its ops without it. */
+static void map_phyr_check(struct kunit *test, bool op)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct iommu_domain *domain;
+	const struct iommu_domain_ops *ops;
+	struct iommu_domain_ops *no_op;
+	unsigned long checked = 0;
+	struct map_phyr_iova *a;
+	struct map_phyr_case c;
+	ssize_t mapped;
+
+	if (!use_dma_iommu(dev))
+		kunit_skip(test, "needs the edu behind an IOMMU");
+	domain = iommu_get_dma_domain(dev);
+	ops = domain->ops;
+	if (op && !ops->map_phyr)
+		kunit_skip(test, "the IOMMU driver has no map_phyr op");
+	map_phyr_case(test, &c);
+	/* Whole 2 MiB blocks on either side, for the checks outside. */
+	a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	a->domain = domain;
+	a->len = ALIGN(c.iova_len, SZ_2M) + 2 * SZ_2M;
+	a->iova = iommu_dma_alloc_iova(domain, a->len, dma_get_mask(dev), dev);
+	KUNIT_ASSERT_NE(test, a->iova, 0);
+	test_add_action(test, map_phyr_iova_free, a);
+	c.iova = ALIGN(a->iova, SZ_2M) + SZ_2M;
+
+	if (!op) {
+		no_op = kunit_kmalloc(test, sizeof(*no_op), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, no_op);
+		*no_op = *ops;
+		no_op->map_phyr = NULL;
+		domain->ops = no_op;
+	}
+	mapped = iommu_map_phyr(domain, c.iova, c.pl, IOMMU_READ | IOMMU_WRITE,
+				GFP_KERNEL);
+	domain->ops = ops;
+	KUNIT_ASSERT_EQ(test, mapped, (ssize_t)c.iova_len);
+	KUNIT_EXPECT_EQ(test, iommu_sync_map(domain, c.iova, mapped), 0);
+	KUNIT_EXPECT_EQ(test, map_phyr_bad_pages(domain, &c, &checked), 0UL);
+	kunit_info(test, "%lu pages checked\n", checked);
+	/* Nothing on either side. */
+	KUNIT_EXPECT_EQ(test, iova_mapped_pages(domain, c.iova - SZ_2M, SZ_2M),
+			0UL);
+	KUNIT_EXPECT_EQ(test, iova_mapped_pages(domain, c.iova + c.iova_len,
+						SZ_2M - c.iova_len % SZ_2M),
+			0UL);
+	/* Unmapping 4 KiB of a large page unmaps all of it. */
+	KUNIT_EXPECT_EQ(test, iommu_unmap(domain, c.iova, SZ_4K),
+			(size_t)(domain->pgsize_bitmap & SZ_2M ? SZ_2M : SZ_4K));
+	KUNIT_EXPECT_EQ(test, iommu_unmap(domain, c.iova + SZ_2M,
+					  c.iova_len - SZ_2M),
+			(size_t)(c.iova_len - SZ_2M));
+	if (!(domain->pgsize_bitmap & SZ_2M))
+		iommu_unmap(domain, c.iova + SZ_4K, SZ_2M - SZ_4K);
+	KUNIT_EXPECT_EQ(test, iova_mapped_pages(domain, c.iova, c.iova_len),
+			0UL);
+}
+
+static void phyr_test_iommu_map_phyr(struct kunit *test)
+{
+	map_phyr_check(test, true);
+}
+
+static void phyr_test_iommu_map_phyr_fallback(struct kunit *test)
+{
+	map_phyr_check(test, false);
+}
+
+#if IS_ENABLED(CONFIG_FAIL_PAGE_ALLOC) && IS_ENABLED(CONFIG_FAULT_INJECTION_DEBUG_FS)
+/*
+ * fail_page_alloc is configured through debugfs only: its files hold
+ * pointers to the values.  At its defaults it skips order-0 and sleeping
+ * allocations, which is what page tables are, but takes high-order
+ * allocations without reclaim, which slab tries and silently falls back
+ * from: a current->fail_nth point gone for every other fail_nth sweep of
+ * the kernel.  So it stays off (a minimum order no allocation has) until
+ * phyr_test_iommu_map_phyr_fail turns it on for order 0.
+ */
+static void *fail_page_alloc_knob(const char *name)
+{
+	struct dentry *dir = debugfs_lookup("fail_page_alloc", NULL);
+	struct dentry *d;
+	void *value = NULL;
+
+	if (IS_ERR_OR_NULL(dir))
+		return NULL;
+	d = debugfs_lookup(name, dir);
+	if (!IS_ERR_OR_NULL(d))
+		value = d_inode(d)->i_private;
+	dput(d);
+	dput(dir);
+	return value;
+}
+
+/* After fail_page_alloc's own late_initcall, before the suites run. */
+static int __init phyr_map_fail_page_alloc_off(void)
+{
+	u32 *min_order = fail_page_alloc_knob("min-order");
+
+	if (min_order)
+		*min_order = U32_MAX;
+	return 0;
+}
+late_initcall_sync(phyr_map_fail_page_alloc_off);
+
+struct fail_page_alloc_knobs {
+	u32 *min_order;
+	bool *ignore_gfp_wait;
+	u32 saved_min_order;
+	bool saved_ignore_gfp_wait;
+};
+
+static void fail_page_alloc_restore(void *data)
+{
+	struct fail_page_alloc_knobs *k = data;
+
+	*k->min_order = k->saved_min_order;
+	*k->ignore_gfp_wait = k->saved_ignore_gfp_wait;
+}
+
+/* Every page allocation of the task counts for current->fail_nth. */
+static void fail_page_alloc_all(struct kunit *test)
+{
+	struct fail_page_alloc_knobs *k = kunit_kzalloc(test, sizeof(*k),
+							GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	k->min_order = fail_page_alloc_knob("min-order");
+	k->ignore_gfp_wait = fail_page_alloc_knob("ignore-gfp-wait");
+	KUNIT_ASSERT_NOT_NULL(test, k->min_order);
+	KUNIT_ASSERT_NOT_NULL(test, k->ignore_gfp_wait);
+	k->saved_min_order = *k->min_order;
+	k->saved_ignore_gfp_wait = *k->ignore_gfp_wait;
+	test_add_action(test, fail_page_alloc_restore, k);
+	*k->min_order = 0;
+	*k->ignore_gfp_wait = false;
+}
+
+/*
+ * Fail each page-table allocation of a mapping in turn, on a new domain
+ * each time: the error comes back and nothing is left mapped, whichever
+ * table it hit; the sweep ends with a mapping that checks out.
+ */
+static void phyr_test_iommu_map_phyr_fail(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct iommu_domain *domain;
+	unsigned long checked = 0;
+	struct map_phyr_case c;
+	unsigned int n, left;
+	ssize_t mapped = 0;
+
+	map_phyr_case(test, &c);
+	fail_page_alloc_all(test);
+	for (n = 1; n < 100; n++) {
+		domain = test_domain(test, dev);
+		current->fail_nth = n;
+		/* __GFP_NOWARN: neither fault injection nor the failure print. */
+		mapped = iommu_map_phyr(domain, c.iova, c.pl,
+					IOMMU_READ | IOMMU_WRITE,
+					GFP_KERNEL | __GFP_NOWARN);
+		left = current->fail_nth;
+		current->fail_nth = 0;
+		if (mapped >= 0)
+			break;
+		KUNIT_EXPECT_EQ_MSG(test, mapped, (ssize_t)-ENOMEM,
+				    "failure point %u", n);
+		KUNIT_EXPECT_EQ_MSG(test, iova_mapped_pages(domain, c.iova,
+							    c.iova_len),
+				    0UL, "left mapped after failure point %u", n);
+		iommu_domain_free(domain);
+	}
+	if (mapped < 0) {
+		KUNIT_FAIL(test, "no success after %u failure points", n - 1);
+		return;
+	}
+	test_add_action(test, iommu_domain_free_action, domain);
+	KUNIT_EXPECT_EQ(test, mapped, (ssize_t)c.iova_len);
+	KUNIT_EXPECT_NE_MSG(test, left, 0U, "success with a failure injected");
+	kunit_info(test, "%u page-table allocations failed in turn\n", n - 1);
+	/* A table for each of the three leaf tables, and one above them. */
+	KUNIT_EXPECT_GE(test, n - 1, 4U);
+	KUNIT_EXPECT_EQ(test, map_phyr_bad_pages(domain, &c, &checked), 0UL);
+}
+#else
+static void phyr_test_iommu_map_phyr_fail(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_FAIL_PAGE_ALLOC and CONFIG_FAULT_INJECTION_DEBUG_FS");
+}
+#endif
+
 static struct kunit_case phyr_map_test_cases[] = {
 	KUNIT_CASE(phyr_test_map_pages),
 	KUNIT_CASE(phyr_test_map_identity),
@@ -1797,6 +2113,9 @@ static struct kunit_case phyr_map_test_cases[] = {
 	KUNIT_CASE(phyr_test_seg_iter),
 	KUNIT_CASE(phyr_test_seg_limits),
 	KUNIT_CASE(phyr_test_import_sgtable),
+	KUNIT_CASE(phyr_test_iommu_map_phyr),
+	KUNIT_CASE(phyr_test_iommu_map_phyr_fallback),
+	KUNIT_CASE(phyr_test_iommu_map_phyr_fail),
 	{}
 };
 
@@ -2147,10 +2466,18 @@ static struct kunit_suite phyr_map_debug_suite = {
 /*
  * phyr_map_bench: phyr_map()/phyr_unmap() against dma_map_sgtable()/
  * dma_unmap_sgtable() on the same pages, in the same boot, for whatever
- * backend the edu has in this boot.  Prints a table; the only failures are
+ * backend the edu has in this boot.  Prints tables; the only failures are
  * failures to map.  Skipped unless booted with phyr_map_kunit.bench_mb=N.
+ *
+ * Every figure is the median of BENCH_ROUNDS rounds, with the fastest and
+ * slowest round beside it; a round maps and unmaps with both APIs, which
+ * take turns going first.  Lines:
+ *
+ *   phyr_map_bench: BACKEND KIND MiB ...      the table, largest size
+ *   phyr_map_bench_curve: BACKEND KIND ...    map times of every size
+ *   phyr_map_bench_seek: ranges N ...         seek cost, phyr and sg
  */
-#define BENCH_ROUNDS	5
+#define BENCH_ROUNDS	7
 
 struct bench_pages {
 	struct page **pages;
@@ -2212,70 +2539,198 @@ static unsigned long sgt_runs(struct sg_table *sgt)
 	return runs;
 }
 
-static void bench_one(struct kunit *test, struct device *dev,
-		      const char *what, struct bench_pages *bp)
+static int bench_cmp_u64(const void *a, const void *b)
 {
-	u64 pm = U64_MAX, pu = U64_MAX, sm = U64_MAX, su = U64_MAX, t0, t1, t2;
-	struct phyr_map_counters c0, c1;
-	size_t sgt_bytes, phyr_alloc = 0;
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median, fastest and slowest of @n samples (sorts them). */
+struct bench_stat {
+	u64 med;
+	u64 min;
+	u64 max;
+};
+
+static struct bench_stat bench_stat(u64 *t, unsigned int n)
+{
+	sort(t, n, sizeof(*t), bench_cmp_u64, NULL);
+	return (struct bench_stat){ t[n / 2], t[0], t[n - 1] };
+}
+
+/* "a/b" with two decimals, as "12.34". */
+#define BENCH_RATIO_FMT		"%llu.%02llu"
+#define BENCH_RATIO(a, b)	div64_u64(a, max(b, 1ULL)),		\
+				div64_u64((a) * 100, max(b, 1ULL)) % 100
+
+struct bench_result {
+	struct bench_stat pm, pu, sm, su;
+	unsigned long ptes;
+	size_t phyr_alloc;
+	long map_calls;
+};
+
+/*
+ * The PTEs a mapping of @bp's first @nr pages writes: one per page, one
+ * per large folio where the IOMMU maps those with large pages.
+ */
+static unsigned long bench_ptes(struct device *dev, struct bench_pages *bp,
+				unsigned long nr)
+{
+	if (!use_dma_iommu(dev))
+		return 0;
+	if (bp->order && iommu_get_dma_domain(dev)->pgsize_bitmap &
+	    (PAGE_SIZE << bp->order))
+		return nr >> bp->order;
+	return nr;
+}
+
+/* Map and unmap the first @nr pages of @bp with both APIs, in turns. */
+static int bench_run(struct kunit *test, struct device *dev,
+		     struct bench_pages *bp, unsigned long nr,
+		     struct bench_result *res)
+{
+	u64 pm[BENCH_ROUNDS], pu[BENCH_ROUNDS], sm[BENCH_ROUNDS], su[BENCH_ROUNDS];
 	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters c0, c1;
 	struct phyr_dma map;
 	struct sg_table sgt;
-	unsigned int r;
+	unsigned int r, k;
+	u64 t0, t1, t2;
 	int ret;
 
-	ret = phyr_list_append_pages(pl, bp->pages, bp->nr, 0,
-				     (u64)bp->nr << PAGE_SHIFT, GFP_KERNEL);
+	ret = phyr_list_append_pages(pl, bp->pages, nr, 0,
+				     (u64)nr << PAGE_SHIFT, GFP_KERNEL);
 	KUNIT_ASSERT_EQ(test, ret, 0);
-	ret = sg_alloc_table_from_pages(&sgt, bp->pages, bp->nr, 0,
-					(u64)bp->nr << PAGE_SHIFT, GFP_KERNEL);
+	ret = sg_alloc_table_from_pages(&sgt, bp->pages, nr, 0,
+					(u64)nr << PAGE_SHIFT, GFP_KERNEL);
 	KUNIT_ASSERT_EQ(test, ret, 0);
-	sgt_bytes = (size_t)sgt.orig_nents * sizeof(struct scatterlist);
 
+	res->phyr_alloc = 0;
 	phyr_map_counters(&c0);
 	for (r = 0; r < BENCH_ROUNDS; r++) {
-		t0 = ktime_get_ns();
-		ret = phyr_map(dev, pl, &map, DMA_TO_DEVICE, 0, GFP_KERNEL);
-		t1 = ktime_get_ns();
-		if (ret) {
-			KUNIT_FAIL(test, "phyr_map: %pe", ERR_PTR(ret));
-			goto out_free_sgt;
+		for (k = 0; k < 2; k++) {
+			if ((r + k) % 2 == 0) {
+				t0 = ktime_get_ns();
+				ret = phyr_map(dev, pl, &map, DMA_TO_DEVICE, 0,
+					       GFP_KERNEL);
+				t1 = ktime_get_ns();
+				if (ret) {
+					KUNIT_FAIL(test, "phyr_map: %pe",
+						   ERR_PTR(ret));
+					goto out;
+				}
+				/* The state is the caller's: only the DMA list. */
+				if (phyr_dma_list(&map) != pl)
+					res->phyr_alloc =
+						phyr_list_mem_bytes(phyr_dma_list(&map));
+				phyr_unmap(&map, 0);
+				t2 = ktime_get_ns();
+				pm[r] = t1 - t0;
+				pu[r] = t2 - t1;
+			} else {
+				t0 = ktime_get_ns();
+				ret = dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+				t1 = ktime_get_ns();
+				if (ret) {
+					KUNIT_FAIL(test, "dma_map_sgtable: %d",
+						   ret);
+					goto out;
+				}
+				dma_unmap_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+				t2 = ktime_get_ns();
+				sm[r] = t1 - t0;
+				su[r] = t2 - t1;
+			}
 		}
-		/* The state is the caller's: only the DMA list's storage. */
-		if (phyr_dma_list(&map) != pl)
-			phyr_alloc = phyr_list_mem_bytes(phyr_dma_list(&map));
-		phyr_unmap(&map, 0);
-		t2 = ktime_get_ns();
-		pm = min(pm, t1 - t0);
-		pu = min(pu, t2 - t1);
 	}
 	phyr_map_counters(&c1);
+	res->pm = bench_stat(pm, BENCH_ROUNDS);
+	res->pu = bench_stat(pu, BENCH_ROUNDS);
+	res->sm = bench_stat(sm, BENCH_ROUNDS);
+	res->su = bench_stat(su, BENCH_ROUNDS);
+	res->map_calls = (c1.map_calls - c0.map_calls) / BENCH_ROUNDS;
+	res->ptes = bench_ptes(dev, bp, nr);
+	if (nr == bp->nr)
+		kunit_info(test, "phyr_map_bench: %s ranges phyr %lu sgt %lu, list B phyr %zu sgt %zu, iommu_map calls phyr %ld sgt %lu\n",
+			   bp->order ? "2M" : "4k", phyr_list_nr_ranges(pl),
+			   (unsigned long)sgt.orig_nents,
+			   phyr_list_mem_bytes(pl),
+			   (size_t)sgt.orig_nents * sizeof(struct scatterlist),
+			   res->map_calls,
+			   use_dma_iommu(dev) ? sgt_runs(&sgt) : 0);
+out:
+	sg_free_table(&sgt);
+	phyr_list_destroy(pl);
+	return ret;
+}
+
+/*
+ * What writing @n PTEs costs at the least: 8-byte stores into as many
+ * page-sized tables as they fill, in a loop.  Median of the rounds.
+ */
+static u64 bench_pte_floor(struct bench_pages *bp, unsigned long n)
+{
+	unsigned long per = PAGE_SIZE / sizeof(u64), i, j;
+	u64 t[BENCH_ROUNDS], t0;
+	unsigned int r;
+
+	if (!n || DIV_ROUND_UP(n, per) > bp->nr)
+		return 0;
 	for (r = 0; r < BENCH_ROUNDS; r++) {
 		t0 = ktime_get_ns();
-		ret = dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
-		t1 = ktime_get_ns();
-		if (ret) {
-			KUNIT_FAIL(test, "dma_map_sgtable: %d", ret);
-			goto out_free_sgt;
-		}
-		dma_unmap_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
-		t2 = ktime_get_ns();
-		sm = min(sm, t1 - t0);
-		su = min(su, t2 - t1);
-	}
+		for (i = 0; i < n; i += per) {
+			u64 *table = page_address(bp->pages[i / per]);
 
-	kunit_info(test, "phyr_map_bench: %-5s %-5s %4lu MiB %7lu pages %7lu ranges | map ns phyr %10llu sgt %10llu = %7llu.%02llux | unmap ns phyr %10llu sgt %10llu = %7llu.%02llux | map alloc B phyr %8zu sgt 0 | list B phyr %9zu sgt %9zu | iommu_map calls phyr %6lu sgt %6lu\n",
-		   use_dma_iommu(dev) ? "iommu" : "direct", what,
-		   bp->nr >> (20 - PAGE_SHIFT), bp->nr, phyr_list_nr_ranges(pl),
-		   pm, sm, div64_u64(sm, max(pm, 1ULL)),
-		   div64_u64(sm * 100, max(pm, 1ULL)) % 100,
-		   pu, su, div64_u64(su, max(pu, 1ULL)),
-		   div64_u64(su * 100, max(pu, 1ULL)) % 100,
-		   phyr_alloc, phyr_list_mem_bytes(pl), sgt_bytes,
-		   (c1.map_calls - c0.map_calls) / BENCH_ROUNDS,
-		   use_dma_iommu(dev) ? sgt_runs(&sgt) : 0);
-out_free_sgt:
-	sg_free_table(&sgt);
+			for (j = 0; j < per && i + j < n; j++)
+				WRITE_ONCE(table[j], ((i + j) << PAGE_SHIFT) | 3);
+		}
+		t[r] = ktime_get_ns() - t0;
+	}
+	return bench_stat(t, BENCH_ROUNDS).med;
+}
+
+static void bench_print(struct kunit *test, struct device *dev,
+			const char *kind, unsigned long nr,
+			const struct bench_result *res, u64 floor)
+{
+	const char *be = use_dma_iommu(dev) ? "iommu" : "direct";
+	unsigned long ptes = max(res->ptes, 1UL);
+
+	kunit_info(test, "phyr_map_bench: %-6s %-3s %5lu MiB | map ns phyr %llu (%llu-%llu) sgt %llu (%llu-%llu) = " BENCH_RATIO_FMT "x | unmap ns phyr %llu (%llu-%llu) sgt %llu (%llu-%llu) = " BENCH_RATIO_FMT "x | ptes %lu ns/pte phyr %llu sgt %llu floor %llu | map alloc B phyr %zu sgt 0\n",
+		   be, kind, nr >> (20 - PAGE_SHIFT),
+		   res->pm.med, res->pm.min, res->pm.max,
+		   res->sm.med, res->sm.min, res->sm.max,
+		   BENCH_RATIO(res->sm.med, res->pm.med),
+		   res->pu.med, res->pu.min, res->pu.max,
+		   res->su.med, res->su.min, res->su.max,
+		   BENCH_RATIO(res->su.med, res->pu.med),
+		   res->ptes, div64_u64(res->pm.med, ptes),
+		   div64_u64(res->sm.med, ptes), div64_u64(floor, ptes),
+		   res->phyr_alloc);
+}
+
+/* A curve point at every size up to the full one, and its table line. */
+static void bench_sizes(struct kunit *test, struct device *dev,
+			const char *kind, struct bench_pages *bp)
+{
+	const char *be = use_dma_iommu(dev) ? "iommu" : "direct";
+	unsigned long nr = min(max(1UL << bp->order, 256UL), bp->nr);
+	struct bench_result res;
+
+	for (;;) {
+		if (bench_run(test, dev, bp, nr, &res))
+			return;
+		kunit_info(test, "phyr_map_bench_curve: %s %s bytes %llu phyr_ns %llu sgt_ns %llu\n",
+			   be, kind, (u64)nr << PAGE_SHIFT, res.pm.med,
+			   res.sm.med);
+		if (nr == bp->nr)
+			break;
+		nr = min(nr * 4, bp->nr);
+	}
+	bench_print(test, dev, kind, bp->nr, &res,
+		    bench_pte_floor(bp, res.ptes));
 }
 
 static void phyr_bench_pages(struct kunit *test)
@@ -2290,7 +2745,7 @@ static void phyr_bench_pages(struct kunit *test)
 	/* Scattered: a random order, so that neighbours rarely touch. */
 	for (i = bp->nr - 1; i > 0; i--)
 		swap(bp->pages[i], bp->pages[get_random_u32_below(i + 1)]);
-	bench_one(test, &edu->pdev->dev, "4k", bp);
+	bench_sizes(test, &edu->pdev->dev, "4k", bp);
 }
 
 static void phyr_bench_folios(struct kunit *test)
@@ -2311,12 +2766,148 @@ static void phyr_bench_folios(struct kunit *test)
 			swap(bp->pages[(i << order) + j],
 			     bp->pages[(k << order) + j]);
 	}
-	bench_one(test, &edu->pdev->dev, "2M", bp);
+	bench_sizes(test, &edu->pdev->dev, "2M", bp);
+}
+
+/* One range of the NVMe CMB, 32 MiB of P2P memory, in turns, 101 rounds. */
+#define BENCH_P2P_ROUNDS	101
+
+static void phyr_bench_p2p(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	unsigned long nr = SZ_32M >> PAGE_SHIFT, i;
+	struct bench_stat p, q;
+	struct page **pages;
+	struct phyr_list *pl;
+	struct sg_table sgt;
+	struct phyr_dma map;
+	u64 *pm, *sm, t0, t1;
+	unsigned int r;
+	void *cmb;
+	int ret;
+
+	if (!bench_mb)
+		kunit_skip(test, "boot with phyr_map_kunit.bench_mb=N to run");
+	cmb = cmb_alloc(test, SZ_32M);
+	pages = kunit_kcalloc(test, nr, sizeof(*pages), GFP_KERNEL);
+	pm = kunit_kcalloc(test, BENCH_P2P_ROUNDS, sizeof(*pm), GFP_KERNEL);
+	sm = kunit_kcalloc(test, BENCH_P2P_ROUNDS, sizeof(*sm), GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, pages && pm && sm);
+	for (i = 0; i < nr; i++)
+		pages[i] = virt_to_page(cmb) + i;
+	pl = test_list(test);
+	ret = phyr_list_append_pages(pl, pages, nr, 0, SZ_32M, GFP_KERNEL);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_EQ(test, phyr_list_nr_ranges(pl), 1UL);
+	ret = sg_alloc_table_from_pages(&sgt, pages, nr, 0, SZ_32M, GFP_KERNEL);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	for (r = 0; r < BENCH_P2P_ROUNDS; r++) {
+		if (r % 2) {
+			t0 = ktime_get_ns();
+			ret = dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+			sm[r] = ktime_get_ns() - t0;
+			if (ret) {
+				KUNIT_FAIL(test, "dma_map_sgtable: %d", ret);
+				break;
+			}
+			dma_unmap_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+		}
+		t0 = ktime_get_ns();
+		ret = phyr_map(dev, pl, &map, DMA_TO_DEVICE, 0, GFP_KERNEL);
+		t1 = ktime_get_ns();
+		if (ret) {
+			KUNIT_FAIL(test, "phyr_map: %pe", ERR_PTR(ret));
+			break;
+		}
+		phyr_unmap(&map, 0);
+		pm[r] = t1 - t0;
+		if (!(r % 2)) {
+			t0 = ktime_get_ns();
+			ret = dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+			sm[r] = ktime_get_ns() - t0;
+			if (ret) {
+				KUNIT_FAIL(test, "dma_map_sgtable: %d", ret);
+				break;
+			}
+			dma_unmap_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+		}
+	}
+	if (r == BENCH_P2P_ROUNDS) {
+		p = bench_stat(pm, r);
+		q = bench_stat(sm, r);
+		kunit_info(test, "phyr_map_bench: %-6s p2p    32 MiB | map ns phyr %llu (%llu-%llu) sgt %llu (%llu-%llu) = " BENCH_RATIO_FMT "x | sgt entries %u\n",
+			   use_dma_iommu(dev) ? "iommu" : "direct",
+			   p.med, p.min, p.max, q.med, q.min, q.max,
+			   BENCH_RATIO(q.med, p.med), sgt.orig_nents);
+	}
+	sg_free_table(&sgt);
+}
+
+/*
+ * Seek cost against the number of ranges: phyr_iter_seek() to random
+ * offsets of a list of n scattered pages, and the walk a scatterlist
+ * needs to get there, 1,000 seeks each.
+ */
+static void phyr_bench_seek(struct kunit *test)
+{
+	unsigned long nr = (unsigned long)bench_mb << (20 - PAGE_SHIFT), n, i;
+	struct bench_pages *bp;
+	u64 t0, tp, ts, off, sum = 0;
+	struct scatterlist *sg;
+	struct phyr_iter iter;
+	struct sg_table sgt;
+	struct phyr_list *pl;
+	unsigned int k;
+	int ret;
+
+	if (!bench_mb)
+		kunit_skip(test, "boot with phyr_map_kunit.bench_mb=N to run");
+	bp = bench_alloc(test, nr, 0);
+	for (i = bp->nr - 1; i > 0; i--)
+		swap(bp->pages[i], bp->pages[get_random_u32_below(i + 1)]);
+	for (n = 64; n <= nr; n *= 4) {
+		pl = test_list(test);
+		ret = phyr_list_append_pages(pl, bp->pages, n, 0,
+					     (u64)n << PAGE_SHIFT, GFP_KERNEL);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+		ret = sg_alloc_table_from_pages(&sgt, bp->pages, n, 0,
+						(u64)n << PAGE_SHIFT, GFP_KERNEL);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+		t0 = ktime_get_ns();
+		for (k = 0; k < 1000; k++) {
+			off = get_random_u64() % ((u64)n << PAGE_SHIFT);
+			phyr_iter_init(&iter, pl);
+			phyr_iter_seek(&iter, off);
+			sum += iter.skip;
+		}
+		tp = ktime_get_ns() - t0;
+		t0 = ktime_get_ns();
+		for (k = 0; k < 1000; k++) {
+			off = get_random_u64() % ((u64)n << PAGE_SHIFT);
+			for (sg = sgt.sgl; sg && off >= sg->length;
+			     sg = sg_next(sg))
+				off -= sg->length;
+			sum += off;
+		}
+		ts = ktime_get_ns() - t0;
+		kunit_info(test, "phyr_map_bench_seek: ranges %lu phyr_ns %llu sgt_ns %llu\n",
+			   phyr_list_nr_ranges(pl), div64_u64(tp, 1000),
+			   div64_u64(ts, 1000));
+		sg_free_table(&sgt);
+		phyr_list_destroy(pl);
+		if (n * 4 > nr)
+			break;
+	}
+	/* Keep the loops. */
+	KUNIT_EXPECT_NE(test, sum, 0ULL);
 }
 
 static struct kunit_case phyr_map_bench_cases[] = {
 	KUNIT_CASE(phyr_bench_pages),
 	KUNIT_CASE(phyr_bench_folios),
+	KUNIT_CASE(phyr_bench_p2p),
+	KUNIT_CASE(phyr_bench_seek),
 	{}
 };
 
