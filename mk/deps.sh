@@ -21,6 +21,8 @@ PKGS=(
 	sparse clang libclang-rt-14-dev valgrind
 	# series gates (mk/gates.sh): htmldocs; arm64 objects with LLVM=1
 	python3-sphinx lld llvm
+	# make bench-plots
+	gnuplot-nox
 )
 
 missing=()
