@@ -146,8 +146,13 @@ static int phyr_iommu_flush_run(struct phyr_dma *map, struct phyr *run,
 	return ret;
 }
 
-/* What the first pass found out about a list. */
+/*
+ * What the first pass found out about a list.  @p2p is the classification
+ * of the last P2P provider it saw, which the second pass starts from: a
+ * list of one provider is classified once.
+ */
 struct phyr_iommu_layout {
+	struct pci_p2pdma_map_state p2p;
 	size_t iova_len;	/* IOVA bytes needed, 0 if all have bus addresses */
 	bool bus_addr;		/* some ranges keep a P2P bus address */
 	bool linear;		/* one DMA range: inner boundaries on granules */
@@ -159,7 +164,6 @@ static int phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 			     enum dma_data_direction dir,
 			     struct phyr_iommu_layout *lo)
 {
-	struct pci_p2pdma_map_state p2p_state = {};
 	/* Only untrusted devices need whole granules; size 1 catches both. */
 	bool untrusted = iommu_dma_use_swiotlb(dev, PAGE_SIZE, dir);
 	bool check = iommu_dma_use_swiotlb(dev, 1, dir);
@@ -168,11 +172,12 @@ static int phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 	size_t pos = 0;
 	struct phyr r;
 
+	lo->p2p = (struct pci_p2pdma_map_state){};
 	lo->bus_addr = false;
 	lo->linear = true;
 	phyr_list_for_each(pl, &iter, r) {
 		if (iter.flags & PHYR_RANGE_P2P) {
-			switch (phyr_map_p2p_type(&p2p_state, dev, r.addr,
+			switch (phyr_map_p2p_type(&lo->p2p, dev, r.addr,
 						  r.len)) {
 			case PCI_P2PDMA_MAP_BUS_ADDR:
 				lo->bus_addr = true;
@@ -211,13 +216,13 @@ static int phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
  */
 static int phyr_iommu_walk(struct phyr_dma *map, dma_addr_t iova,
 			   struct phyr *run, bool map_each, int prot,
+			   struct pci_p2pdma_map_state *p2p_state,
 			   unsigned long attrs, gfp_t gfp)
 {
 	struct iommu_domain *domain = iommu_get_dma_domain(map->dev);
 	struct iova_domain *iovad = iommu_dma_iovad(domain);
 	bool sync = !dev_is_dma_coherent(map->dev) &&
 		    !(attrs & DMA_ATTR_SKIP_CPU_SYNC);
-	struct pci_p2pdma_map_state p2p_state = {};
 	struct phyr_iter iter;
 	size_t pos = 0, place;
 	struct phyr r;
@@ -225,13 +230,13 @@ static int phyr_iommu_walk(struct phyr_dma *map, dma_addr_t iova,
 
 	phyr_list_for_each(map->pl, &iter, r) {
 		if (iter.flags & PHYR_RANGE_P2P &&
-		    phyr_map_p2p_type(&p2p_state, map->dev, r.addr, r.len) ==
+		    phyr_map_p2p_type(p2p_state, map->dev, r.addr, r.len) ==
 		    PCI_P2PDMA_MAP_BUS_ADDR) {
 			ret = phyr_iommu_flush_run(map, run, gfp);
 			if (!ret)
 				ret = phyr_list_append_p2p(&map->list,
 							   r.addr +
-							   p2p_state.bus_off,
+							   p2p_state->bus_off,
 							   r.len, gfp);
 			if (ret)
 				return ret;
@@ -352,8 +357,8 @@ int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
 				       iova + iova_offset(iovad, first.addr),
 				       phyr_list_length(map->pl), gfp);
 	} else {
-		ret = phyr_iommu_walk(map, iova, &run, !whole, prot, attrs,
-				      gfp);
+		ret = phyr_iommu_walk(map, iova, &run, !whole, prot, &lo.p2p,
+				      attrs, gfp);
 	}
 	if (ret)
 		goto out_unmap;

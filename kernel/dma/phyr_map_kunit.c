@@ -1832,18 +1832,28 @@ static struct iommu_domain *test_domain(struct kunit *test, struct device *dev)
 }
 
 /*
- * Two 2 MiB folios first (large pages at a 2 MiB-aligned IOVA), then 1,100
- * scattered pages over three leaf tables, a 16 KiB folio, a byte-granular
- * range inside a page and a range that ends inside one.
+ * Two 2 MiB folios first, as two ranges (large pages at a 2 MiB-aligned
+ * IOVA), then 1,100 scattered pages over three leaf tables, a 16 KiB
+ * folio, a byte-granular range inside a page and a range that ends inside
+ * one.
  */
 static void map_phyr_case(struct kunit *test, struct map_phyr_case *c)
 {
+	struct folio **f, *second;
 	struct page **pages;
 	struct phyr_iter iter;
 	struct phyr r;
 
 	c->pl = test_list(test);
-	test_folios(test, c->pl, 2, get_order(SZ_2M));
+	/* Two folios that stay two ranges: of three, one is not next to f[0]. */
+	f = test_folios(test, test_list(test), 3, get_order(SZ_2M));
+	second = folio_pfn(f[1]) == folio_pfn(f[0]) + (SZ_2M >> PAGE_SHIFT) ?
+		 f[2] : f[1];
+	KUNIT_ASSERT_EQ(test, phyr_list_append_folio(c->pl, f[0], 0, SZ_2M,
+						     GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, phyr_list_append_folio(c->pl, second, 0, SZ_2M,
+						     GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, phyr_list_nr_ranges(c->pl), 2UL);
 	pages = scattered_pages(test, c->pl, 1100);
 	test_folios(test, c->pl, 1, get_order(SZ_16K));
 	test_add_range(test, c->pl, page_to_phys(pages[7]) + 100, 3000);
@@ -1928,6 +1938,16 @@ static void map_phyr_check(struct kunit *test, bool op)
 	KUNIT_ASSERT_NE(test, a->iova, 0);
 	test_add_action(test, map_phyr_iova_free, a);
 	c.iova = ALIGN(a->iova, SZ_2M) + SZ_2M;
+	/*
+	 * A 4 KiB page mapped and unmapped where the second folio goes
+	 * leaves a table of 4 KiB pages behind, which a large page there
+	 * must replace, also when it is written without a walk of its own.
+	 */
+	KUNIT_ASSERT_EQ(test, iommu_map(domain, c.iova + SZ_2M,
+					range_at(c.pl, 0, NULL).addr, SZ_4K,
+					IOMMU_READ, GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, iommu_unmap(domain, c.iova + SZ_2M, SZ_4K),
+			(size_t)SZ_4K);
 
 	if (!op) {
 		no_op = kunit_kmalloc(test, sizeof(*no_op), GFP_KERNEL);
