@@ -87,6 +87,8 @@ struct phyr_test_file {
 	struct phyr_test_edu *edu;	/* mapped on, or NULL */
 	struct phyr_dma map;		/* of @pl, while @edu is set */
 	bool sgt_mapped;
+	bool sgt_first;			/* mapped and unmapped before @pl */
+	unsigned int nr_maps;		/* with the sg_table: whose turn */
 	struct phyr_test_stats stats;
 };
 
@@ -429,6 +431,31 @@ static int phyr_test_stats(struct phyr_test_file *tf, void __user *uarg)
 	return copy_to_user(uarg, s, sizeof(*s)) ? -EFAULT : 0;
 }
 
+/* The sg_table of the same pages, timed for the comparison. */
+static int phyr_test_map_sgt(struct phyr_test_file *tf, struct device *dev)
+{
+	u64 t0 = ktime_get_ns();
+	int ret;
+
+	ret = dma_map_sgtable(dev, &tf->sgt.sgt, PHYR_TEST_DIR,
+			      PHYR_TEST_SGT_ATTRS);
+	if (ret)
+		return ret;
+	tf->stats.sgt_map_ns = ktime_get_ns() - t0;
+	tf->sgt_mapped = true;
+	return 0;
+}
+
+static void phyr_test_unmap_sgt(struct phyr_test_file *tf, struct device *dev)
+{
+	u64 t0 = ktime_get_ns();
+
+	dma_unmap_sgtable(dev, &tf->sgt.sgt, PHYR_TEST_DIR,
+			  PHYR_TEST_SGT_ATTRS);
+	tf->stats.sgt_unmap_ns = ktime_get_ns() - t0;
+	tf->sgt_mapped = false;
+}
+
 static int phyr_test_map(struct phyr_test_file *tf, void __user *uarg)
 {
 	struct phyr_test_map arg;
@@ -450,25 +477,32 @@ static int phyr_test_map(struct phyr_test_file *tf, void __user *uarg)
 	edu = &env.edu[arg.dev];
 	dev = &edu->pdev->dev;
 
+	/* The list and the sg_table take turns going first. */
+	tf->sgt_first = arg.flags & PHYR_TEST_MAP_SGT && tf->nr_maps++ % 2;
+	if (tf->sgt_first) {
+		ret = phyr_test_map_sgt(tf, dev);
+		if (ret)
+			return ret;
+	}
 	t0 = ktime_get_ns();
 	ret = phyr_map(dev, &tf->pl, &tf->map, PHYR_TEST_DIR, 0, GFP_KERNEL);
 	if (ret)
-		return ret;
+		goto out_unmap_sgt;
 	tf->stats.map_ns = ktime_get_ns() - t0;
-
-	if (arg.flags & PHYR_TEST_MAP_SGT) {
-		t0 = ktime_get_ns();
-		ret = dma_map_sgtable(dev, &tf->sgt.sgt, PHYR_TEST_DIR,
-				      PHYR_TEST_SGT_ATTRS);
+	if (arg.flags & PHYR_TEST_MAP_SGT && !tf->sgt_first) {
+		ret = phyr_test_map_sgt(tf, dev);
 		if (ret) {
 			phyr_unmap(&tf->map, 0);
 			return ret;
 		}
-		tf->stats.sgt_map_ns = ktime_get_ns() - t0;
-		tf->sgt_mapped = true;
 	}
 	tf->edu = edu;
 	return 0;
+
+out_unmap_sgt:
+	if (tf->sgt_mapped)
+		phyr_test_unmap_sgt(tf, dev);
+	return ret;
 }
 
 static void phyr_test_unmap(struct phyr_test_file *tf)
@@ -476,16 +510,13 @@ static void phyr_test_unmap(struct phyr_test_file *tf)
 	struct device *dev = &tf->edu->pdev->dev;
 	u64 t0;
 
+	if (tf->sgt_first)
+		phyr_test_unmap_sgt(tf, dev);
 	t0 = ktime_get_ns();
 	phyr_unmap(&tf->map, 0);
 	tf->stats.unmap_ns = ktime_get_ns() - t0;
-	if (tf->sgt_mapped) {
-		t0 = ktime_get_ns();
-		dma_unmap_sgtable(dev, &tf->sgt.sgt, PHYR_TEST_DIR,
-				  PHYR_TEST_SGT_ATTRS);
-		tf->stats.sgt_unmap_ns = ktime_get_ns() - t0;
-		tf->sgt_mapped = false;
-	}
+	if (tf->sgt_mapped)
+		phyr_test_unmap_sgt(tf, dev);
 	tf->edu = NULL;
 }
 

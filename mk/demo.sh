@@ -1,18 +1,20 @@
 #!/bin/bash
 # mk/demo.sh [MIB [P2P_MIB]]
 # phyr vs scatterlist on the x86_64 test machine, from userspace: boot the
-# selftest guest (mk/selftests.sh: same kernel and initramfs) twice, with
-# the Intel IOMMU and with intel_iommu=off, both with dma_debug=off, and
-# run /phyr/phyr_demo there.  It pins MIB MiB (default 1024) of 4 KiB
+# selftest guest (mk/selftests.sh: same initramfs) on the production-config
+# kernel of make bench-phyr_map (no KASAN, kmemleak, lockdep or dma-debug)
+# twice, with the Intel IOMMU and with intel_iommu=off, and run
+# /phyr/phyr_demo there.  It pins MIB MiB (default 1024) of 4 KiB
 # pages, then of THP, and P2P_MIB MiB (default 32) of the NVMe CMB
 # (mmap of the p2pdma sysfs "allocate" file, pinned with FOLL_PCI_P2PDMA),
 # each into a phyr list and into an sg_table (as ib_umem_get() builds it),
 # maps both for the edu behind the PCIe switch (phyr_map() vs
 # dma_map_sgtable()), lets the edu DMA a pattern through the phyr mapping
-# at 4 places, and unmaps and unpins; the numbers are those of a second
-# round on the same buffer, after an untimed one.  Times are measured in the guest
-# kernel (ktime) under TCG with the debug kernel (KASAN etc.): compare
-# the columns, not absolute numbers.  Table: build/logs/demo-table.txt.
+# at 4 places, and unmaps and unpins; the numbers are the medians of 5
+# rounds on the same buffer, after an untimed one.  Times are measured in
+# the guest kernel (ktime) under TCG: compare the columns, not absolute
+# numbers.  The same paths run on the debug kernel in make selftests.
+# Table: build/logs/demo-table.txt.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build
@@ -21,6 +23,8 @@ p2p_mib=${2:-${DEMO_P2P_MIB:-32}}
 say() { echo "==> demo: $*"; }
 
 t0=$(date +%s)
+PHYR_MAP_BUILD_ONLY=1 "$ROOT/mk/phyr_map.sh" bench || exit 1
+export SELFTESTS_KDIR=$B/kunit-phyr_map-bench
 "$ROOT/mk/selftests.sh" build || exit 1
 rc=0
 for p in iommu noiommu; do
@@ -94,7 +98,7 @@ cat "$B"/logs/demo-iommu.log "$B"/logs/demo-noiommu.log 2>/dev/null |
 			"unmap+free ms: phyr, sg", "edu DMA check (phyr)")
 	}' | sort -n | cut -d' ' -f2- > "$table"
 
-say "phyr vs scatterlist, measured in the guest kernel (TCG, debug kernel, dma_debug=off):"
+say "phyr vs scatterlist, measured in the guest kernel (TCG, production-config kernel):"
 cat "$table"
 cat <<'EOF'
     storage: phyr_list_mem_bytes() + struct phyr_list, vs the sg_table's chunks + struct sg_append_table

@@ -25,7 +25,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build
 M=$ROOT/machine
-KDIR=$B/kunit-x86_64
+# the debug kernel of every x86_64 test; make demo boots the production one
+KDIR=${SELFTESTS_KDIR:-$B/kunit-x86_64}
 UDIR=$B/selftests-user
 INITRD=$B/initramfs-selftests.cpio.gz
 JOBS=${JOBS:-2}
@@ -45,8 +46,9 @@ declare -A TESTARGS=(
 
 build_kernel() {
 	# the kernel of every x86_64 test (mk/kunit.sh), which has the test
-	# driver; its KUnit suites are switched off at boot (kunit.enable=0)
-	"$ROOT/mk/kunit.sh" x86_64 --build-only
+	# driver; its KUnit suites are switched off at boot (kunit.enable=0).
+	# With SELFTESTS_KDIR, that kernel's own script builds it.
+	[ -n "${SELFTESTS_KDIR:-}" ] || "$ROOT/mk/kunit.sh" x86_64 --build-only
 }
 
 build_user() {

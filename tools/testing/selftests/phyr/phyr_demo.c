@@ -27,6 +27,56 @@
 static int fd;
 static struct phyr_test_info info;
 
+/* Timed rounds per buffer; the times printed are their medians. */
+#define ROUNDS		5
+#define NR_TIMES	8
+
+/* The @i-th time of @st: the four of phyr, then the four of the sg_table. */
+static __u64 *time_field(struct phyr_test_stats *st, unsigned int i)
+{
+	__u64 *f[NR_TIMES] = {
+		&st->pin_ns, &st->map_ns, &st->unmap_ns, &st->unpin_ns,
+		&st->sgt_pin_ns, &st->sgt_map_ns, &st->sgt_unmap_ns,
+		&st->sgt_unpin_ns,
+	};
+
+	return f[i];
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static __u64 median(__u64 *v)
+{
+	qsort(v, ROUNDS, sizeof(*v), cmp_u64);
+	return v[ROUNDS / 2];
+}
+
+/* Let the edu DMA a pattern through the mapping and compare the bytes. */
+static const char *edu_check(const uint8_t *buf, uint32_t pin_flags,
+			     const struct phyr_test_dev *edu,
+			     struct phyr_test_check *chk)
+{
+	unsigned int i;
+	uint64_t j;
+
+	/* QEMU hands P2P bus addresses to its IOMMU: not routable */
+	if ((pin_flags & PHYR_TEST_PIN_P2P) && (edu->flags & PHYR_TEST_DEV_IOMMU))
+		return "n/a";
+	if (ioctl(fd, PHYR_TEST_IOC_CHECK, chk))
+		return "error";
+	for (i = 0; i < chk->nr_samples; i++)
+		for (j = 0; j < chk->len[i]; j++)
+			if (buf[chk->offset[i] + j] !=
+			    phyr_test_pattern(chk->seed, chk->offset[i] + j))
+				chk->nr_bad++;
+	return chk->nr_bad ? "FAIL" : "ok";
+}
+
 static int run(const char *mem, uint8_t *buf, size_t len, uint32_t pin_flags)
 {
 	struct phyr_test_pin pin = {
@@ -41,9 +91,9 @@ static int run(const char *mem, uint8_t *buf, size_t len, uint32_t pin_flags)
 	struct phyr_test_check chk = { .nr_samples = 4, .seed = 0xc0ffee };
 	const struct phyr_test_dev *edu = &info.dev[map.dev];
 	struct phyr_test_stats st, st2;
-	const char *path, *check;
+	const char *path, *check = NULL;
+	__u64 t[NR_TIMES][ROUNDS];
 	unsigned int i, round;
-	uint64_t j;
 
 	if (edu->flags & PHYR_TEST_DEV_IOMMU)
 		path = pin_flags & PHYR_TEST_PIN_P2P ? "p2p-iommu" : "iommu";
@@ -52,9 +102,11 @@ static int run(const char *mem, uint8_t *buf, size_t len, uint32_t pin_flags)
 
 	/*
 	 * A first round, untimed, so that neither representation pays for
-	 * what happens to memory the first time it is pinned and mapped.
+	 * what happens to memory the first time it is pinned and mapped;
+	 * then ROUNDS timed ones on the same buffer.  The edu checks the
+	 * mapping of the last round.
 	 */
-	for (round = 0; round < 2; round++) {
+	for (round = 0; round <= ROUNDS; round++) {
 		if (ioctl(fd, PHYR_TEST_IOC_PIN, &pin)) {
 			printf("phyr-demo: path=%s mem=%s error=pin:%s\n",
 			       path, mem, strerror(errno));
@@ -66,31 +118,21 @@ static int run(const char *mem, uint8_t *buf, size_t len, uint32_t pin_flags)
 			ioctl(fd, PHYR_TEST_IOC_UNPIN);
 			return 1;
 		}
-		if (round)
-			break;
-		if (ioctl(fd, PHYR_TEST_IOC_UNMAP) ||
-		    ioctl(fd, PHYR_TEST_IOC_UNPIN))
+		if (round == ROUNDS && ioctl(fd, PHYR_TEST_IOC_STATS, &st))
 			return 1;
+		if (round == ROUNDS)
+			check = edu_check(buf, pin_flags, edu, &chk);
+		if (ioctl(fd, PHYR_TEST_IOC_UNMAP) ||
+		    ioctl(fd, PHYR_TEST_IOC_UNPIN) ||
+		    ioctl(fd, PHYR_TEST_IOC_STATS, &st2))
+			return 1;
+		if (!round)
+			continue;
+		for (i = 0; i < NR_TIMES; i++)
+			t[i][round - 1] = *time_field(&st2, i);
 	}
-	if (ioctl(fd, PHYR_TEST_IOC_STATS, &st))
-		return 1;
-	if ((pin_flags & PHYR_TEST_PIN_P2P) &&
-	    (edu->flags & PHYR_TEST_DEV_IOMMU)) {
-		/* QEMU hands P2P bus addresses to its IOMMU: not routable */
-		check = "n/a";
-	} else if (ioctl(fd, PHYR_TEST_IOC_CHECK, &chk)) {
-		check = "error";
-	} else {
-		for (i = 0; i < chk.nr_samples; i++)
-			for (j = 0; j < chk.len[i]; j++)
-				if (buf[chk.offset[i] + j] !=
-				    phyr_test_pattern(chk.seed, chk.offset[i] + j))
-					chk.nr_bad++;
-		check = chk.nr_bad ? "FAIL" : "ok";
-	}
-	if (ioctl(fd, PHYR_TEST_IOC_UNMAP) || ioctl(fd, PHYR_TEST_IOC_UNPIN) ||
-	    ioctl(fd, PHYR_TEST_IOC_STATS, &st2))
-		return 1;
+	for (i = 0; i < NR_TIMES; i++)
+		*time_field(&st2, i) = median(t[i]);
 	printf("phyr-demo: path=%s mem=%s bytes=%llu ranges=%llu mem_bytes=%llu",
 	       path, mem, st.bytes, st.ranges, st.mem_bytes);
 	printf(" class=%llu/%llu/%llu/%llu dma_ranges=%llu dma_segs=%llu",
@@ -106,7 +148,8 @@ static int run(const char *mem, uint8_t *buf, size_t len, uint32_t pin_flags)
 	printf(" sgt_pin_ns=%llu sgt_map_ns=%llu sgt_unmap_ns=%llu sgt_unpin_ns=%llu",
 	       st2.sgt_pin_ns, st2.sgt_map_ns, st2.sgt_unmap_ns,
 	       st2.sgt_unpin_ns);
-	printf(" check=%s samples=%u\n", check, chk.nr_samples);
+	printf(" rounds=%u check=%s samples=%u\n", ROUNDS, check,
+	       chk.nr_samples);
 	fflush(stdout);
 	return strcmp(check, "FAIL") == 0;
 }
