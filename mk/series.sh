@@ -67,7 +67,7 @@ series_members() {
 		[ -f "$ROOT/$f" ] || continue
 		case "$f" in
 		Makefile|README.md|.*) continue ;;      # driver, root dotfiles
-		.ci/*|mk/*|machine/*|build/*|series/*) continue ;;
+		.ci/*|mk/*|machine/*|build/*|series/*|plots/*) continue ;;
 		esac
 		echo "$f"
 	done | sort -u
