@@ -727,6 +727,81 @@ static void phyr_test_map_folios(struct kunit *test)
 	expect_counters(test, &before);
 }
 
+/*
+ * Granule-aligned ranges map to a single DMA range behind an IOMMU, the
+ * one segment iommu_dma_map_sg() makes of the same memory, also when
+ * they do not start on a large IOMMU page: an 8 KiB range, then ranges
+ * on odd page frames that are at least as long as the next page size
+ * up (8 KiB in the AMD v1 table, 2 MiB on VT-d).  Padding their IOVA to
+ * large-page alignment would split the result.
+ */
+static void phyr_test_map_linear(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before;
+	struct scatterlist *sg;
+	struct phyr_iter iter;
+	struct sg_table sgt;
+	struct phyr_dma *map;
+	unsigned int max_seg = dma_get_max_seg_size(dev), n = 0;
+	struct folio **f;
+	dma_addr_t end;
+	struct phyr r;
+	u64 off, len;
+	int ret, i;
+
+	if (!use_dma_iommu(dev))
+		kunit_skip(test, "needs the edu behind an IOMMU");
+	f = test_folios(test, test_list(test), 1, get_order(SZ_8K));
+	test_add_range(test, pl, PFN_PHYS(folio_pfn(f[0])), SZ_8K);
+	f = test_folios(test, test_list(test), 1, get_order(SZ_4M));
+	test_add_range(test, pl, PFN_PHYS(folio_pfn(f[0])) + PAGE_SIZE,
+		       SZ_4M - PAGE_SIZE);
+	f = test_folios(test, test_list(test), 1, get_order(SZ_32K));
+	test_add_range(test, pl, PFN_PHYS(folio_pfn(f[0])) + PAGE_SIZE,
+		       SZ_16K);
+	KUNIT_ASSERT_EQ(test, phyr_list_nr_ranges(pl), 3UL);
+
+	/*
+	 * The reference: the same ranges through dma_map_sgtable(), in
+	 * entries of the device's maximum segment size.
+	 */
+	phyr_list_for_each(pl, &iter, r)
+		n += DIV_ROUND_UP_ULL(r.len, max_seg);
+	KUNIT_ASSERT_EQ(test, sg_alloc_table(&sgt, n, GFP_KERNEL), 0);
+	sg = sgt.sgl;
+	phyr_list_for_each(pl, &iter, r) {
+		for (off = 0; off < r.len; off += len) {
+			len = min_t(u64, r.len - off, max_seg);
+			sg_set_page(sg, pfn_to_page(PHYS_PFN(r.addr + off)), len,
+				    offset_in_page(r.addr + off));
+			sg = sg_next(sg);
+		}
+	}
+	ret = dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	/* Segments of the device's size, one after the other in IOVA. */
+	end = sg_dma_address(sgt.sgl);
+	for_each_sgtable_dma_sg(&sgt, sg, i) {
+		KUNIT_EXPECT_EQ(test, sg_dma_address(sg), end);
+		end = sg_dma_address(sg) + sg_dma_len(sg);
+	}
+	dma_unmap_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+	sg_free_table(&sgt);
+
+	phyr_map_counters(&before);
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(phyr_dma_list(map)), 1UL);
+	KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(phyr_dma_list(map)),
+			(size_t)0);
+	check_translation(test, dev, pl, phyr_dma_list(map));
+	phyr_unmap(map, 0);
+	expect_counters(test, &before);
+}
+
 /* Byte-granular ranges: offsets inside pages, odd lengths. */
 static void phyr_test_map_unaligned(struct kunit *test)
 {
@@ -1801,7 +1876,6 @@ static void phyr_test_unmap_remap(struct kunit *test)
 	expect_counters(test, &before);
 }
 
-
 /*
  * iommu_map_phyr() straight into the edu's DMA domain, at IOVA taken from
  * dma-iommu's allocator so that nothing else maps there: the domain is
@@ -1814,22 +1888,6 @@ struct map_phyr_case {
 	dma_addr_t iova;
 	u64 iova_len;		/* the granules the ranges touch */
 };
-
-static void iommu_domain_free_action(void *domain)
-{
-	iommu_domain_free(domain);
-}
-
-static struct iommu_domain *test_domain(struct kunit *test, struct device *dev)
-{
-	struct iommu_domain *domain;
-
-	if (!use_dma_iommu(dev))
-		kunit_skip(test, "needs the edu behind an IOMMU");
-	domain = iommu_paging_domain_alloc(dev);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, domain);
-	return domain;
-}
 
 /*
  * Two 2 MiB folios first, as two ranges (large pages at a 2 MiB-aligned
@@ -2061,6 +2119,22 @@ static void fail_page_alloc_all(struct kunit *test)
 	*k->ignore_gfp_wait = false;
 }
 
+static void iommu_domain_free_action(void *domain)
+{
+	iommu_domain_free(domain);
+}
+
+static struct iommu_domain *test_domain(struct kunit *test, struct device *dev)
+{
+	struct iommu_domain *domain;
+
+	if (!use_dma_iommu(dev))
+		kunit_skip(test, "needs the edu behind an IOMMU");
+	domain = iommu_paging_domain_alloc(dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, domain);
+	return domain;
+}
+
 /*
  * Fail each page-table allocation of a mapping in turn, on a new domain
  * each time: the error comes back and nothing is left mapped, whichever
@@ -2133,6 +2207,7 @@ static struct kunit_case phyr_map_test_cases[] = {
 	KUNIT_CASE(phyr_test_seg_iter),
 	KUNIT_CASE(phyr_test_seg_limits),
 	KUNIT_CASE(phyr_test_import_sgtable),
+	KUNIT_CASE(phyr_test_map_linear),
 	KUNIT_CASE(phyr_test_iommu_map_phyr),
 	KUNIT_CASE(phyr_test_iommu_map_phyr_fallback),
 	KUNIT_CASE(phyr_test_iommu_map_phyr_fail),
@@ -2579,10 +2654,11 @@ static struct bench_stat bench_stat(u64 *t, unsigned int n)
 	return (struct bench_stat){ t[n / 2], t[0], t[n - 1] };
 }
 
-/* "a/b" with two decimals, as "12.34". */
-#define BENCH_RATIO_FMT		"%llu.%02llu"
-#define BENCH_RATIO(a, b)	div64_u64(a, max(b, 1ULL)),		\
-				div64_u64((a) * 100, max(b, 1ULL)) % 100
+/* @a / @b, with its hundredths in @frac, for "%llu.%02u". */
+static u64 bench_ratio(u64 a, u64 b, u32 *frac)
+{
+	return div_u64_rem(div64_u64(a * 100, max(b, 1ULL)), 100, frac);
+}
 
 struct bench_result {
 	struct bench_stat pm, pu, sm, su;
@@ -2717,15 +2793,18 @@ static void bench_print(struct kunit *test, struct device *dev,
 {
 	const char *be = use_dma_iommu(dev) ? "iommu" : "direct";
 	unsigned long ptes = max(res->ptes, 1UL);
+	u32 map_frac, unmap_frac;
+	u64 map = bench_ratio(res->sm.med, res->pm.med, &map_frac);
+	u64 unmap = bench_ratio(res->su.med, res->pu.med, &unmap_frac);
 
-	kunit_info(test, "phyr_map_bench: %-6s %-3s %5lu MiB | map ns phyr %llu (%llu-%llu) sgt %llu (%llu-%llu) = " BENCH_RATIO_FMT "x | unmap ns phyr %llu (%llu-%llu) sgt %llu (%llu-%llu) = " BENCH_RATIO_FMT "x | ptes %lu ns/pte phyr %llu sgt %llu floor %llu | map alloc B phyr %zu sgt 0\n",
+	kunit_info(test, "phyr_map_bench: %-6s %-3s %5lu MiB | map ns phyr %llu (%llu-%llu) sgt %llu (%llu-%llu) = %llu.%02ux | unmap ns phyr %llu (%llu-%llu) sgt %llu (%llu-%llu) = %llu.%02ux | ptes %lu ns/pte phyr %llu sgt %llu floor %llu | map alloc B phyr %zu sgt 0\n",
 		   be, kind, nr >> (20 - PAGE_SHIFT),
 		   res->pm.med, res->pm.min, res->pm.max,
 		   res->sm.med, res->sm.min, res->sm.max,
-		   BENCH_RATIO(res->sm.med, res->pm.med),
+		   map, map_frac,
 		   res->pu.med, res->pu.min, res->pu.max,
 		   res->su.med, res->su.min, res->su.max,
-		   BENCH_RATIO(res->su.med, res->pu.med),
+		   unmap, unmap_frac,
 		   res->ptes, div64_u64(res->pm.med, ptes),
 		   div64_u64(res->sm.med, ptes), div64_u64(floor, ptes),
 		   res->phyr_alloc);
@@ -2789,6 +2868,23 @@ static void phyr_bench_folios(struct kunit *test)
 	bench_sizes(test, &edu->pdev->dev, "2M", bp);
 }
 
+/* One timed dma_map_sgtable() with its unmap; U64_MAX if it failed. */
+static u64 bench_sgt_map(struct kunit *test, struct device *dev,
+			 struct sg_table *sgt)
+{
+	u64 t0 = ktime_get_ns(), t;
+	int ret;
+
+	ret = dma_map_sgtable(dev, sgt, DMA_TO_DEVICE, 0);
+	t = ktime_get_ns() - t0;
+	if (ret) {
+		KUNIT_FAIL(test, "dma_map_sgtable: %d", ret);
+		return U64_MAX;
+	}
+	dma_unmap_sgtable(dev, sgt, DMA_TO_DEVICE, 0);
+	return t;
+}
+
 /* One range of the NVMe CMB, 32 MiB of P2P memory, in turns, 101 rounds. */
 #define BENCH_P2P_ROUNDS	101
 
@@ -2802,7 +2898,8 @@ static void phyr_bench_p2p(struct kunit *test)
 	struct phyr_list *pl;
 	struct sg_table sgt;
 	struct phyr_dma map;
-	u64 *pm, *sm, t0, t1;
+	u64 *pm, *sm, t0, t1, x;
+	u32 frac;
 	unsigned int r;
 	void *cmb;
 	int ret;
@@ -2823,15 +2920,11 @@ static void phyr_bench_p2p(struct kunit *test)
 	ret = sg_alloc_table_from_pages(&sgt, pages, nr, 0, SZ_32M, GFP_KERNEL);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	for (r = 0; r < BENCH_P2P_ROUNDS; r++) {
+		/* The two APIs take turns going first. */
 		if (r % 2) {
-			t0 = ktime_get_ns();
-			ret = dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
-			sm[r] = ktime_get_ns() - t0;
-			if (ret) {
-				KUNIT_FAIL(test, "dma_map_sgtable: %d", ret);
+			sm[r] = bench_sgt_map(test, dev, &sgt);
+			if (sm[r] == U64_MAX)
 				break;
-			}
-			dma_unmap_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
 		}
 		t0 = ktime_get_ns();
 		ret = phyr_map(dev, pl, &map, DMA_TO_DEVICE, 0, GFP_KERNEL);
@@ -2843,23 +2936,19 @@ static void phyr_bench_p2p(struct kunit *test)
 		phyr_unmap(&map, 0);
 		pm[r] = t1 - t0;
 		if (!(r % 2)) {
-			t0 = ktime_get_ns();
-			ret = dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
-			sm[r] = ktime_get_ns() - t0;
-			if (ret) {
-				KUNIT_FAIL(test, "dma_map_sgtable: %d", ret);
+			sm[r] = bench_sgt_map(test, dev, &sgt);
+			if (sm[r] == U64_MAX)
 				break;
-			}
-			dma_unmap_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
 		}
 	}
 	if (r == BENCH_P2P_ROUNDS) {
 		p = bench_stat(pm, r);
 		q = bench_stat(sm, r);
-		kunit_info(test, "phyr_map_bench: %-6s p2p    32 MiB | map ns phyr %llu (%llu-%llu) sgt %llu (%llu-%llu) = " BENCH_RATIO_FMT "x | sgt entries %u\n",
+		x = bench_ratio(q.med, p.med, &frac);
+		kunit_info(test, "phyr_map_bench: %-6s p2p    32 MiB | map ns phyr %llu (%llu-%llu) sgt %llu (%llu-%llu) = %llu.%02ux | sgt entries %u\n",
 			   use_dma_iommu(dev) ? "iommu" : "direct",
 			   p.med, p.min, p.max, q.med, q.min, q.max,
-			   BENCH_RATIO(q.med, p.med), sgt.orig_nents);
+			   x, frac, sgt.orig_nents);
 	}
 	sg_free_table(&sgt);
 }
@@ -2896,7 +2985,8 @@ static void phyr_bench_seek(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, ret, 0);
 		t0 = ktime_get_ns();
 		for (k = 0; k < 1000; k++) {
-			off = get_random_u64() % ((u64)n << PAGE_SHIFT);
+			off = (u64)get_random_u32_below(n) << PAGE_SHIFT |
+			      get_random_u32_below(PAGE_SIZE);
 			phyr_iter_init(&iter, pl);
 			phyr_iter_seek(&iter, off);
 			sum += iter.skip;
@@ -2904,7 +2994,8 @@ static void phyr_bench_seek(struct kunit *test)
 		tp = ktime_get_ns() - t0;
 		t0 = ktime_get_ns();
 		for (k = 0; k < 1000; k++) {
-			off = get_random_u64() % ((u64)n << PAGE_SHIFT);
+			off = (u64)get_random_u32_below(n) << PAGE_SHIFT |
+			      get_random_u32_below(PAGE_SIZE);
 			for (sg = sgt.sgl; sg && off >= sg->length;
 			     sg = sg_next(sg))
 				off -= sg->length;
