@@ -654,6 +654,47 @@ static int phyr_push(struct phyr_list *pl, phys_addr_t addr, u64 len,
 	return 0;
 }
 
+/*
+ * ZONE_DEVICE memory, peer-to-peer memory among it, is added in whole
+ * subsections, so only there can physically contiguous pages change from
+ * one kind of memory to another.
+ */
+static bool phyr_pfn_starts_subsection(unsigned long pfn)
+{
+#ifdef CONFIG_ZONE_DEVICE
+	return !(pfn & (PAGES_PER_SUBSECTION - 1));
+#else
+	return false;
+#endif
+}
+
+/*
+ * Whether a range of peer-to-peer memory at @addr may merge with the one
+ * that ends there: not where the memory of one provider (pgmap) ends and
+ * that of another begins, since a mapping classifies each provider apart.
+ */
+static bool phyr_p2p_joins(phys_addr_t addr)
+{
+	unsigned long pfn = PHYS_PFN(addr);
+
+	if (offset_in_page(addr) || !phyr_pfn_starts_subsection(pfn))
+		return true;
+	if (pfn_valid(pfn) != pfn_valid(pfn - 1))
+		return false;
+	return !pfn_valid(pfn) ||
+	       zone_device_pages_have_same_pgmap(pfn_to_page(pfn - 1),
+						 pfn_to_page(pfn));
+}
+
+/* Whether @addr is PCI peer-to-peer memory, by its struct page. */
+static bool phyr_addr_is_p2p(phys_addr_t addr)
+{
+	unsigned long pfn = PHYS_PFN(addr);
+
+	return IS_ENABLED(CONFIG_PCI_P2PDMA) && pfn_valid(pfn) &&
+	       is_pci_p2pdma_page(pfn_to_page(pfn));
+}
+
 /* Everything but a 4-byte entry pushed into a leaf with room. */
 static noinline int phyr_append_slow(struct phyr_list *pl, phys_addr_t addr,
 				     u64 len, unsigned int flags, gfp_t gfp)
@@ -667,7 +708,8 @@ static noinline int phyr_append_slow(struct phyr_list *pl, phys_addr_t addr,
 		return 0;
 	}
 	if (pl->nr_ranges && addr && addr == pl->last_end &&
-	    flags == phyr_last(pl, &last))
+	    flags == phyr_last(pl, &last) &&
+	    (!(flags & PHYR_RANGE_P2P) || phyr_p2p_joins(addr)))
 		return phyr_grow_last(pl, &last, len, flags, gfp);
 	return phyr_push(pl, addr, len, flags, gfp);
 }
@@ -731,7 +773,9 @@ static int phyr_check_range(const struct phyr_list *pl, phys_addr_t addr,
  * @gfp: Memory allocation flags.
  *
  * A range that starts where the last range of @pl ends is merged into it.
- * On error, @pl is left as it was.
+ * A range that starts in PCI peer-to-peer memory with a struct page is
+ * stored as peer-to-peer memory, as phyr_list_append_p2p() stores it, so
+ * that phyr_map() maps it as such.  On error, @pl is left as it was.
  *
  * Context: Any context that @gfp allows.  The caller must serialise
  * changes to @pl against each other and against readers.
@@ -746,7 +790,9 @@ int phyr_list_append(struct phyr_list *pl, phys_addr_t addr, u64 len,
 
 	if (ret)
 		return ret;
-	return __phyr_list_append(pl, addr, len, 0, gfp);
+	return __phyr_list_append(pl, addr, len,
+				  phyr_addr_is_p2p(addr) ? PHYR_RANGE_P2P : 0,
+				  gfp);
 }
 EXPORT_SYMBOL_GPL(phyr_list_append);
 
@@ -759,8 +805,8 @@ EXPORT_SYMBOL_GPL(phyr_list_append);
  *
  * Like phyr_list_append(), for memory that a DMA mapping has to treat as
  * PCI peer-to-peer memory.  Such a range only merges with a peer-to-peer
- * range.  phyr_list_append_pages() and phyr_list_append_folio() recognise
- * peer-to-peer pages by themselves.
+ * range of the same provider (pgmap).  The other append functions
+ * recognise peer-to-peer memory that has struct pages by themselves.
  *
  * Context: Any context that @gfp allows.  The caller must serialise
  * changes to @pl against each other and against readers.
@@ -811,22 +857,8 @@ int phyr_list_append_folio(struct phyr_list *pl, struct folio *folio,
 EXPORT_SYMBOL_GPL(phyr_list_append_folio);
 
 /*
- * ZONE_DEVICE memory, peer-to-peer memory among it, is added in whole
- * subsections, so only there can physically contiguous pages change from
- * one kind of memory to another.
- */
-static bool phyr_pfn_starts_subsection(unsigned long pfn)
-{
-#ifdef CONFIG_ZONE_DEVICE
-	return !(pfn & (PAGES_PER_SUBSECTION - 1));
-#else
-	return false;
-#endif
-}
-
-/*
  * How many entries of @pages, starting at the first, are physically
- * contiguous memory of one kind; the frame number of the first goes to
+ * contiguous memory of one kind and, for ZONE_DEVICE memory, one pgmap; the frame number of the first goes to
  * @pfn.  One comparison per page, whether the pages make up a large folio
  * or are small folios that happen to be adjacent.
  */
@@ -840,7 +872,7 @@ static unsigned long phyr_pages_run(struct page **pages, unsigned long n,
 		if (page_to_pfn(pages[i]) != first + i)
 			break;
 		if (phyr_pfn_starts_subsection(first + i) &&
-		    is_pci_p2pdma_page(pages[i]) != is_pci_p2pdma_page(pages[0]))
+		    !zone_device_pages_have_same_pgmap(pages[0], pages[i]))
 			break;
 	}
 	*pfn = first;

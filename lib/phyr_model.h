@@ -79,9 +79,36 @@ static inline bool phyr_model_fits(u64 addr, u64 len)
 }
 
 /*
+ * The pages on both sides of @addr belong to one provider: both have no
+ * struct page, or both have one of the same pgmap.  Providers change only
+ * on subsection boundaries.
+ */
+static inline bool phyr_model_one_provider(u64 addr)
+{
+	unsigned long pfn = PHYS_PFN(addr);
+
+	if (addr & ~PAGE_MASK || pfn & (PAGES_PER_SUBSECTION - 1))
+		return true;
+	if (pfn_valid(pfn) != pfn_valid(pfn - 1))
+		return false;
+	return !pfn_valid(pfn) ||
+	       zone_device_pages_have_same_pgmap(pfn_to_page(pfn - 1),
+						 pfn_to_page(pfn));
+}
+
+/* phyr_list_append() stores a range that starts in P2P memory as P2P. */
+static inline bool phyr_model_addr_p2p(u64 addr)
+{
+	unsigned long pfn = PHYS_PFN(addr);
+
+	return IS_ENABLED(CONFIG_PCI_P2PDMA) && pfn_valid(pfn) &&
+	       is_pci_p2pdma_page(pfn_to_page(pfn));
+}
+
+/*
  * A range at @addr merges into the last one: it starts right after the
  * last byte of that range (byte 0 is after none) and both are host memory
- * or both are P2P.
+ * or both are P2P of one provider.
  */
 static inline bool phyr_model_merges(const struct phyr_model *m, u64 addr,
 				     bool p2p)
@@ -91,7 +118,8 @@ static inline bool phyr_model_merges(const struct phyr_model *m, u64 addr,
 	if (!m->nr)
 		return false;
 	last = &m->r[m->nr - 1];
-	return last->p2p == p2p && addr && addr - 1 == last->addr + (last->len - 1);
+	return last->p2p == p2p && addr && addr - 1 == last->addr + (last->len - 1) &&
+	       (!p2p || phyr_model_one_provider(addr));
 }
 
 /* Add a valid range whose length does not overflow the model's. */
@@ -126,7 +154,8 @@ static inline int phyr_model_append(struct phyr_model *m, u64 addr, u64 len,
 		return -EINVAL;
 	if (check_add_overflow(m->length, len, &total))
 		return -EOVERFLOW;
-	return apply ? phyr_model_add(m, addr, len, p2p) : 0;
+	return apply ? phyr_model_add(m, addr, len,
+				      p2p || phyr_model_addr_p2p(addr)) : 0;
 }
 
 /*

@@ -338,6 +338,11 @@ struct folio *shim_make_folio(unsigned long pfn, unsigned int order)
 
 void shim_set_p2p(unsigned long pfn, unsigned long nr)
 {
-	while (nr--)
-		pfn_to_page(pfn++)->flags |= PG_shim_p2p;
+	static unsigned int pgmaps;
+
+	pgmaps++;
+	while (nr--) {
+		pfn_to_page(pfn)->flags |= PG_shim_p2p;
+		pfn_to_page(pfn++)->pgmap = pgmaps;
+	}
 }

@@ -40,12 +40,12 @@ void shim_mem_init(unsigned long nr_pages);
 void shim_mem_exit(void);
 /* Turn the naturally aligned pages at @pfn into a folio of @order. */
 struct folio *shim_make_folio(unsigned long pfn, unsigned int order);
-/* Mark @nr pages from @pfn as PCI peer-to-peer memory. */
+/* Mark @nr pages from @pfn as PCI peer-to-peer memory of a new pgmap. */
 void shim_set_p2p(unsigned long pfn, unsigned long nr);
 
 static inline bool shim_pfn_valid(unsigned long pfn)
 {
-	return pfn >= SHIM_PFN_OFFSET && pfn - SHIM_PFN_OFFSET < shim_nr_pages;
+	return pfn_valid(pfn);
 }
 
 #endif

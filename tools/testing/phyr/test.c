@@ -46,7 +46,8 @@ static struct page *pfn_page(unsigned long idx)
 /*
  * 1 GiB from pfn SHIM_PFN_OFFSET: a quarter of order-0 pages, a quarter of
  * folios of random order 1-9, a quarter of 2 MiB folios, and a quarter of
- * peer-to-peer memory, half of it order-0 pages and half order-4 folios.
+ * peer-to-peer memory of two providers, half of it order-0 pages and half
+ * order-4 folios.
  */
 static void mem_setup(void)
 {
@@ -69,7 +70,9 @@ static void mem_setup(void)
 	}
 	for (i = 2 * q; i < 3 * q; i += 512)
 		folios[nr_folios++] = shim_make_folio(SHIM_PFN_OFFSET + i, 9);
-	shim_set_p2p(SHIM_PFN_OFFSET + 3 * q, q);
+	/* Two providers (pgmaps), next to each other: ranges must not merge. */
+	shim_set_p2p(SHIM_PFN_OFFSET + 3 * q, q / 4);
+	shim_set_p2p(SHIM_PFN_OFFSET + 3 * q + q / 4, 3 * q / 4);
 	for (i = 3 * q + q / 2; i < 4 * q; i += 16)
 		folios[nr_folios++] = shim_make_folio(SHIM_PFN_OFFSET + i, 4);
 }

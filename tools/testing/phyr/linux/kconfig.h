@@ -11,6 +11,7 @@
 
 /* Peer-to-peer pages come in whole subsections, as in the kernel. */
 #define CONFIG_ZONE_DEVICE 1
+#define CONFIG_PCI_P2PDMA 1
 
 #ifdef __LP64__
 #define CONFIG_64BIT 1

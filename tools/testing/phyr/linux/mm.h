@@ -32,6 +32,13 @@ static inline unsigned long page_to_pfn(const struct page *page)
 	return (unsigned long)(page - mem_map) + SHIM_PFN_OFFSET;
 }
 
+extern unsigned long shim_nr_pages;
+
+static inline bool pfn_valid(unsigned long pfn)
+{
+	return pfn >= SHIM_PFN_OFFSET && pfn - SHIM_PFN_OFFSET < shim_nr_pages;
+}
+
 static inline struct page *pfn_to_page(unsigned long pfn)
 {
 	return mem_map + (pfn - SHIM_PFN_OFFSET);
@@ -100,7 +107,7 @@ static inline bool is_zone_device_page(const struct page *page)
 static inline bool zone_device_pages_have_same_pgmap(const struct page *a,
 						     const struct page *b)
 {
-	return !((a->flags ^ b->flags) & PG_shim_p2p);
+	return a->pgmap == b->pgmap;
 }
 
 /* Simulated pages have no kernel mapping; nothing may dereference it. */

@@ -13,7 +13,7 @@ struct page {
 	unsigned long flags;
 	unsigned long compound_head;
 	unsigned int order;		/* of the folio, in the head page */
-	unsigned int shim_unused;
+	unsigned int pgmap;		/* provider of a P2P page, from 1 */
 };
 
 struct folio {
