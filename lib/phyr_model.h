@@ -87,8 +87,14 @@ static inline bool phyr_model_one_provider(u64 addr)
 {
 	unsigned long pfn = PHYS_PFN(addr);
 
-	if (addr & ~PAGE_MASK || pfn & (PAGES_PER_SUBSECTION - 1))
+	if (addr & ~PAGE_MASK)
 		return true;
+#ifdef CONFIG_ZONE_DEVICE
+	if (pfn & (PAGES_PER_SUBSECTION - 1))
+		return true;
+#else
+	return true;
+#endif
 	if (pfn_valid(pfn) != pfn_valid(pfn - 1))
 		return false;
 	return !pfn_valid(pfn) ||

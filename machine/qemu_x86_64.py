@@ -16,7 +16,11 @@
 #   iommu    the machine as defined (the default): Intel IOMMU on
 #   noiommu  intel_iommu=off: dma-direct, real P2P DMA
 #   swiotlb  intel_iommu=off swiotlb=force: bouncing
-#   amd      the AMD IOMMU (-device amd-iommu) in place of the Intel one
+#   amd      the AMD IOMMU (-device amd-iommu) in place of the Intel one,
+#            with the flush queue (iommu.strict=0) and 5 GiB of RAM, so
+#            that swiotlb exists for untrusted devices to bounce through
+# noiommu and amd have 5 GiB of RAM: memory above 4 GiB, and swiotlb, for
+# a device with a 32-bit DMA mask (the tests set the edu's).
 # PHYR_MAP_BENCH_MB=<n> also runs the phyr_map_bench suite on n MiB lists,
 # with 4 GiB of RAM.
 import os
@@ -35,6 +39,7 @@ def _read(name, lines=False):
 _params = _read('x86_64.qemu-args', lines=True)
 _cmdline = _read('x86_64.cmdline')
 _profile = os.environ.get('PHYR_MAP_PROFILE', 'iommu')
+_bench = os.environ.get('PHYR_MAP_BENCH_MB')
 if _profile in ('noiommu', 'swiotlb'):
 	_cmdline = _cmdline.replace('intel_iommu=on', 'intel_iommu=off')
 if _profile == 'swiotlb':
@@ -42,6 +47,8 @@ if _profile == 'swiotlb':
 elif _profile == 'amd':
 	_i = _params.index('intel-iommu,intremap=on,caching-mode=on')
 	_params[_i] = 'amd-iommu,intremap=on'
+	if not _bench:
+		_cmdline = _cmdline.replace('iommu.strict=1', 'iommu.strict=0')
 	# QEMU 7.2's AMD IOMMU translates DMA only for devices on the root
 	# bus: behind a bridge the NVMe's own admin commands time out.  So
 	# the edu the tests DMA through moves there (the test suite takes
@@ -51,7 +58,8 @@ elif _profile == 'amd':
 	_params[_i] = 'edu,id=edu0,bus=pcie.0,addr=0x6,dma_mask=0xffffffffffffffff'
 elif _profile not in ('iommu', 'noiommu'):
 	raise ValueError('PHYR_MAP_PROFILE: unknown profile ' + _profile)
-_bench = os.environ.get('PHYR_MAP_BENCH_MB')
+if _profile in ('noiommu', 'amd') and not _bench:
+	_params += ['-m', '5120']
 if _bench:
 	_cmdline += ' phyr_map_kunit.bench_mb=' + str(int(_bench))
 	# 1 GiB of 2 MiB folios after 1 GiB of 4 KiB pages needs more than the

@@ -15,6 +15,8 @@ PKGS=(
 	linux-source-6.12
 	# the test machine and its guest userspace
 	qemu-system-x86 busybox-static
+	# the arm64 test machine (mk/arm64.sh; its kernel is built with clang)
+	qemu-system-arm
 	# the RDMA guest's Debian root filesystem (mk/rdma-rootfs.sh)
 	debootstrap
 	# static checks, the userspace harness (libFuzzer, callgrind)

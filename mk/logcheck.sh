@@ -11,7 +11,7 @@ tag="==> logcheck $profile"
 # Reports that must never appear.  KASAN/UBSAN fail the running KUnit test
 # by themselves; lockdep, DMA-API debug, kmemleak and WARN only print (and
 # with panic_on_warn=1 a WARN/UBSAN report also panics the guest).
-BAD='BUG:|WARNING:|DMA-API:|UBSAN:|KASAN|possible circular|inconsistent lock|kmemleak:.*(unreferenced|suspected memory leak)|Kernel panic|Call Trace|Oops|general protection fault'
+BAD='BUG:|WARNING:|DMA-API:|UBSAN:|KASAN|possible circular|inconsistent lock|kmemleak:.*(unreferenced|suspected memory leak)|Kernel panic|Call Trace|Call trace:|Internal error:|Oops|general protection fault'
 # ... except these informational lines of a healthy boot
 BENIGN='DMA-API: preallocated [0-9]+ debug entries$|DMA-API: debugging enabled by kernel config$'
 # A test that provokes DMA-API debug reports on purpose (phyr_map's
@@ -66,7 +66,27 @@ x86_64*)
 	require 'phyr-guest: kmemleak-scan: done, 0 leak reports' 'kmemleak scan clean'
 	require 'phyr-guest: done' 'guest /init finished'
 	;;
+arm64-*)	# the arm64 machine (mk/arm64.sh)
+	[ "$profile" = arm64-smmuv3 ] &&
+		require 'arm-smmu-v3 .*: ias [0-9]+-bit, oas' 'SMMUv3 probed'
+	require 'nvme .*added peer-to-peer DMA memory' 'NVMe CMB registered as p2pdma memory'
+	require 'kmemleak: Kernel memory leak detector initialized' 'kmemleak on'
+	require "phyr-guest: dma-api error_count=$provoked disabled=N" "DMA-API debug on, $provoked errors, all provoked"
+	require 'phyr-guest: kmemleak-scan: done, 0 leak reports' 'kmemleak scan clean'
+	require 'phyr-guest: done' 'guest /init finished'
+	;;
 phyr_map-*)	# the same machine in another profile (mk/phyr_map.sh)
+	case $profile in
+	phyr_map-amd)
+		require 'AMD-Vi: .*IOMMU' 'AMD IOMMU found'
+		require 'TLB invalidation policy: lazy mode' 'IOMMU flush queue (iommu.strict=0)'
+		;;
+	esac
+	case $profile in
+	phyr_map-amd|phyr_map-noiommu)
+		require 'software bounce buffering|software IO TLB: mapped' 'swiotlb for memory above 4 GiB'
+		;;
+	esac
 	require 'phyr-guest: kmemleak-scan: done, 0 leak reports' 'kmemleak scan clean'
 	require "phyr-guest: dma-api error_count=$provoked disabled=N" "DMA-API debug on, $provoked errors, all provoked"
 	require 'phyr-guest: done' 'guest /init finished'

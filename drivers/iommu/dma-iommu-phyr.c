@@ -55,8 +55,9 @@
  *
  * Untrusted devices and devices whose small kmalloc() buffers must be
  * bounced get the IOMMU mapping only when every range is granule aligned,
- * which exposes no memory beyond the list; anything else is refused with
- * -EOPNOTSUPP rather than bounced or mapped unsafely.
+ * which exposes no memory beyond the list.  Otherwise nothing is done
+ * here: phyr_map() maps the list piece by piece through
+ * iommu_dma_map_page(), which bounces what it must.
  */
 
 #if IS_ENABLED(CONFIG_PHYR_MAP_KUNIT_TEST)
@@ -158,7 +159,10 @@ struct phyr_iommu_layout {
 	bool linear;		/* one DMA range: inner boundaries on granules */
 };
 
-/* First pass: classify, check and size.  Returns 0 or a negative errno. */
+/*
+ * First pass: classify, check and size.  Returns 0, %PHYR_MAP_PIECEWISE if
+ * ranges must be bounced, or a negative errno.
+ */
 static int phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 			     struct iova_domain *iovad,
 			     enum dma_data_direction dir,
@@ -193,7 +197,7 @@ static int phyr_iommu_layout(struct device *dev, const struct phyr_list *pl,
 		    (untrusted ||
 		     iommu_dma_use_swiotlb(dev, min_t(u64, r.len, SIZE_MAX),
 					   dir)))
-			return -EOPNOTSUPP;
+			return PHYR_MAP_PIECEWISE;
 		if (r.len > SSIZE_MAX)
 			return -EOVERFLOW;
 		if (pos && (end_unaligned || iova_offset(iovad, r.addr)))
@@ -294,7 +298,8 @@ static int phyr_iommu_walk(struct phyr_dma *map, dma_addr_t iova,
  * @map->list may hold ranges, which the caller frees.
  *
  * Context: Any context that @gfp allows.
- * Return: 0 or a negative errno as for phyr_map().
+ * Return: 0, %PHYR_MAP_PIECEWISE with nothing done if the list must be
+ * bounced, or a negative errno as for phyr_map().
  */
 int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
 {

@@ -18,13 +18,22 @@ struct pci_p2pdma_map_state;
  * enum phyr_map_backend - Who made a phyr mapping.
  * @PHYR_MAP_DIRECT: dma-direct: physical or bus addresses, swiotlb.
  * @PHYR_MAP_IOMMU: dma-iommu: one IOVA allocation.
- * @PHYR_MAP_OPS: The device's struct dma_map_ops, range by range.
+ * @PHYR_MAP_OPS: The device's struct dma_map_ops, piece by piece.
+ * @PHYR_MAP_IOMMU_PAGES: dma-iommu's page calls, piece by piece, for lists
+ *	that need bouncing (untrusted or non-coherent devices).
  */
 enum phyr_map_backend {
 	PHYR_MAP_DIRECT,
 	PHYR_MAP_IOMMU,
 	PHYR_MAP_OPS,
+	PHYR_MAP_IOMMU_PAGES,
 };
+
+/*
+ * iommu_dma_map_phyr() did nothing: the list has ranges that must be
+ * bounced, which is done piece by piece with the DMA API's page calls.
+ */
+#define PHYR_MAP_PIECEWISE	1
 
 enum pci_p2pdma_map_type phyr_map_p2p_type(struct pci_p2pdma_map_state *state,
 					   struct device *dev,

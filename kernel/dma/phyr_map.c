@@ -52,12 +52,19 @@
  * highest address of the list is within its DMA mask, which the list
  * keeps as a summary, the input list is the DMA list: O(1) and nothing
  * allocated.  Otherwise every range is translated into the mapping's own
- * list, and ranges the device cannot reach are bounced through swiotlb in
- * pieces of at most swiotlb_max_mapping_size().
+ * list, split where it crosses from one bus_dma_region into the next, and
+ * ranges the device cannot reach are bounced through swiotlb in pieces of
+ * at most swiotlb_max_mapping_size().
  *
  * dma-iommu (drivers/iommu/dma-iommu-phyr.c) allocates one IOVA range for
  * the whole list and maps every range into it, so that the result is a
  * single range, stored inside the mapping, when the list maps linearly.
+ * A list that it has to bounce (sub-granule ranges for an untrusted
+ * device, small kmalloc() buffers for a non-coherent one) is mapped
+ * piece by piece with dma-iommu's page calls instead, as iommu_dma_map_sg()
+ * maps such a scatterlist entry by entry.  Legacy struct dma_map_ops are
+ * called the same way, piece by piece, with pieces no longer than
+ * dma_max_mapping_size().
  *
  * PCI peer-to-peer ranges are classified with the kernel's own pci_p2pdma
  * rules, once per provider and call: a bus address that bypasses the
@@ -274,6 +281,17 @@ static void phyr_piece_op(const struct phyr_dma *map, const struct phyr_piece *p
 	enum dma_data_direction dir = map->dir;
 	phys_addr_t tlb_addr;
 
+	if (IS_ENABLED(CONFIG_IOMMU_DMA) &&
+	    map->backend == PHYR_MAP_IOMMU_PAGES) {
+		if (op == PHYR_OP_UNMAP)
+			iommu_dma_unmap_page(dev, p->addr, p->len, dir, attrs);
+		else if (op == PHYR_OP_SYNC_FOR_CPU)
+			iommu_dma_sync_single_for_cpu(dev, p->addr, p->len, dir);
+		else
+			iommu_dma_sync_single_for_device(dev, p->addr, p->len,
+							 dir);
+		return;
+	}
 	if (map->backend == PHYR_MAP_OPS) {
 		const struct dma_map_ops *ops = get_dma_ops(dev);
 
@@ -316,11 +334,18 @@ static void phyr_piece_op(const struct phyr_dma *map, const struct phyr_piece *p
 	phyr_arch_sync(p->phys, p->len, dir, op != PHYR_OP_SYNC_FOR_DEVICE);
 }
 
+/* Whether a backend maps piece by piece with page calls of its own. */
+static bool phyr_map_piecewise(const struct phyr_dma *map)
+{
+	return map->backend == PHYR_MAP_OPS ||
+	       map->backend == PHYR_MAP_IOMMU_PAGES;
+}
+
 /* Whether @op has work to do on the pieces, beyond dma-debug. */
 static bool phyr_op_needed(const struct phyr_dma *map, enum phyr_op op,
 			   unsigned long attrs)
 {
-	if (map->backend == PHYR_MAP_OPS || map->flags & PHYR_DMA_BOUNCED)
+	if (phyr_map_piecewise(map) || map->flags & PHYR_DMA_BOUNCED)
 		return true;
 	if (op == PHYR_OP_UNMAP && (attrs & DMA_ATTR_SKIP_CPU_SYNC))
 		return false;
@@ -360,7 +385,7 @@ static void phyr_walk(const struct phyr_dma *map, const struct phyr_list *dma,
 	}
 	/* dma_direct_sync_single_for_cpu() did it for bounced mappings. */
 	if (work && op != PHYR_OP_SYNC_FOR_DEVICE &&
-	    map->backend != PHYR_MAP_OPS &&
+	    !phyr_map_piecewise(map) &&
 	    !(map->flags & PHYR_DMA_BOUNCED) &&
 	    !dev_is_dma_coherent(map->dev) &&
 	    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
@@ -410,25 +435,79 @@ static bool phyr_dma_capable(struct device *dev, dma_addr_t addr, u64 len,
 	       dma_capable(dev, last, 1, is_ram);
 }
 
+/*
+ * How many bytes from @phys on one bus_dma_region of @dev translates with
+ * one offset, at most @len.  A range has no length cap, so it may span
+ * regions where a scatterlist entry in practice does not.
+ */
+static u64 phyr_dma_region_len(struct device *dev, phys_addr_t phys, u64 len)
+{
+	const struct bus_dma_region *m;
+
+	for (m = dev->dma_range_map; m && m->size; m++)
+		if (phys >= m->cpu_start && phys - m->cpu_start < m->size)
+			return min(len, m->size - (phys - m->cpu_start));
+	return len;
+}
+
+/* Whether @dev reaches all of a range, each region at its own offset. */
+static bool phyr_direct_capable(struct device *dev, phys_addr_t phys, u64 len,
+				bool is_ram)
+{
+	u64 n;
+
+	for (; len; phys += n, len -= n) {
+		n = phyr_dma_region_len(dev, phys, len);
+		if (!phyr_dma_capable(dev, phys_to_dma(dev, phys), n, is_ram))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Why swiotlb_map() failed: no free slots (-ENOMEM, may succeed later), or
+ * a bounce buffer that the device cannot address (-EIO, as dma_map_sg()
+ * says; swiotlb warns once about it).
+ */
+static int phyr_swiotlb_error(struct device *dev, size_t size)
+{
+#ifdef CONFIG_SWIOTLB
+	struct io_tlb_mem *mem = dev->dma_io_tlb_mem;
+
+	if (mem && !dma_capable(dev, phys_to_dma_unencrypted(dev,
+							     mem->defpool.start),
+				size, true))
+		return -EIO;
+#endif
+	return -ENOMEM;
+}
+
 /* Map one range of host memory (or of P2P memory through the host bridge). */
 static int phyr_map_direct_range(struct phyr_dma *map, const struct phyr *r,
 				 bool p2p, unsigned long attrs, gfp_t gfp)
 {
 	struct device *dev = map->dev;
-	dma_addr_t addr = phys_to_dma(dev, r->addr);
 	phys_addr_t phys;
+	dma_addr_t addr;
 	u64 left, n;
 	int ret;
 
 	if (!is_swiotlb_force_bounce(dev) &&
-	    phyr_dma_capable(dev, addr, r->len, !p2p) &&
+	    phyr_direct_capable(dev, r->addr, r->len, !p2p) &&
 	    !dma_kmalloc_needs_bounce(dev, min_t(u64, r->len, SIZE_MAX),
 				      map->dir)) {
 		/* P2P memory is mapped uncached: no cache maintenance. */
 		if (!dev_is_dma_coherent(dev) && !p2p &&
 		    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 			phyr_arch_sync(r->addr, r->len, map->dir, false);
-		return phyr_map_add(map, addr, r->len, false, gfp);
+		for (phys = r->addr, left = r->len; left; phys += n, left -= n) {
+			n = phyr_dma_region_len(dev, phys, left);
+			ret = phyr_map_add(map, phys_to_dma(dev, phys), n, false,
+					   gfp);
+			if (ret)
+				return ret;
+		}
+		return 0;
 	}
 	/* Peer-to-peer memory cannot be bounced. */
 	if (p2p)
@@ -436,13 +515,14 @@ static int phyr_map_direct_range(struct phyr_dma *map, const struct phyr *r,
 	if (!is_swiotlb_active(dev))
 		return -EIO;
 
+	/* A bounce buffer is contiguous: it lies in one region. */
 	for (phys = r->addr, left = r->len; left; phys += n, left -= n) {
 		n = min(left, map->piece_max);
-		addr = DMA_MAPPING_ERROR;
-		if (!phyr_map_should_fail())
-			addr = swiotlb_map(dev, phys, n, map->dir, attrs);
-		if (addr == DMA_MAPPING_ERROR)
+		if (phyr_map_should_fail())
 			return -ENOMEM;
+		addr = swiotlb_map(dev, phys, n, map->dir, attrs);
+		if (addr == DMA_MAPPING_ERROR)
+			return phyr_swiotlb_error(dev, n);
 		map->flags |= PHYR_DMA_BOUNCED;
 		ret = phyr_map_add(map, addr, n, false, gfp);
 		if (ret) {
@@ -512,20 +592,40 @@ out_unmap:
 	return ret;
 }
 
-/* Legacy struct dma_map_ops: piece by piece, for devices that have them. */
-static int phyr_map_ops(struct phyr_dma *map, const struct dma_map_ops *ops,
-			unsigned long attrs, gfp_t gfp)
+/* map_page of a piecewise backend, for @n bytes at @phys. */
+static dma_addr_t phyr_map_piece(const struct phyr_dma *map, phys_addr_t phys,
+				 size_t n, unsigned long attrs)
 {
-	struct device *dev = map->dev;
+	struct page *page = pfn_to_page(PHYS_PFN(phys));
+	unsigned long offset = offset_in_page(phys);
+
+	if (IS_ENABLED(CONFIG_IOMMU_DMA) &&
+	    map->backend == PHYR_MAP_IOMMU_PAGES)
+		return iommu_dma_map_page(map->dev, page, offset, n, map->dir,
+					  attrs);
+	return get_dma_ops(map->dev)->map_page(map->dev, page, offset, n,
+					       map->dir, attrs);
+}
+
+/*
+ * Piece by piece through page calls: a device's legacy struct dma_map_ops
+ * (@backend %PHYR_MAP_OPS), or dma-iommu's own for a list that it has to
+ * bounce (%PHYR_MAP_IOMMU_PAGES), as dma_map_sg() maps such lists entry
+ * by entry.  Pieces are at most dma_max_mapping_size() long.
+ */
+static int phyr_map_pages(struct phyr_dma *map, enum phyr_map_backend backend,
+			  unsigned long attrs, gfp_t gfp)
+{
 	struct phyr_iter iter;
+	struct phyr_piece p;
 	struct phyr r;
 	int ret;
 
-	/* Peer-to-peer memory needs the pci_p2pdma logic of the backends. */
-	if (!ops->map_page || phyr_list_has_p2p(map->pl))
-		return -EOPNOTSUPP;
-	map->backend = PHYR_MAP_OPS;
-	map->piece_max = dma_max_mapping_size(dev);
+	/* Peer-to-peer memory needs the pci_p2pdma logic of the others. */
+	if (phyr_list_has_p2p(map->pl))
+		return -EREMOTEIO;
+	map->backend = backend;
+	map->piece_max = min_t(u64, dma_max_mapping_size(map->dev), SIZE_MAX);
 
 	phyr_list_for_each(map->pl, &iter, r) {
 		phys_addr_t phys = r.addr;
@@ -538,19 +638,20 @@ static int phyr_map_ops(struct phyr_dma *map, const struct dma_map_ops *ops,
 				ret = -EOPNOTSUPP;
 				goto out_unmap;
 			}
-			addr = ops->map_page(dev, pfn_to_page(PHYS_PFN(phys)),
-					     offset_in_page(phys), n, map->dir,
-					     attrs);
+			addr = phyr_map_piece(map, phys, n, attrs);
 			if (addr == DMA_MAPPING_ERROR) {
 				ret = -EIO;
 				goto out_unmap;
 			}
 			ret = phyr_map_add(map, addr, n, false, gfp);
 			if (ret) {
-				if (ops->unmap_page)
-					ops->unmap_page(dev, addr, n, map->dir,
-							attrs |
-							DMA_ATTR_SKIP_CPU_SYNC);
+				/* This piece alone: a one-range window. */
+				p = (struct phyr_piece) {
+					.phys = phys, .addr = addr, .len = n,
+					.piece_len = n,
+				};
+				phyr_piece_op(map, &p, PHYR_OP_UNMAP,
+					      attrs | DMA_ATTR_SKIP_CPU_SYNC);
 				goto out_unmap;
 			}
 		}
@@ -634,13 +735,17 @@ static struct phyr phyr_first(const struct phyr_list *pl)
  *			slots).  May succeed if retried later.
  *   -EIO		Legacy error code with an unknown meaning, e.g. the
  *			device cannot address the memory and there is no
- *			swiotlb to bounce it.
+ *			swiotlb it can address to bounce it, or a legacy
+ *			dma_map_ops refused a piece.
  *   -EOPNOTSUPP	The mapping needs something the backend does not do
- *			for phyr lists, e.g. bouncing an unaligned range for
- *			an untrusted device behind an IOMMU.
+ *			for phyr lists, e.g. a legacy dma_map_ops without
+ *			map_page, or memory without struct page for one.
  *   -EOVERFLOW		A length or DMA address does not fit.
  *   -EREMOTEIO		The device cannot reach a range of PCI peer-to-peer
- *			memory in @pl.  Will not succeed if retried.
+ *			memory in @pl, or its backend maps piece by piece
+ *			(legacy dma_map_ops, a list that an untrusted
+ *			device needs bounced), which has no peer-to-peer
+ *			support.  Will not succeed if retried.
  */
 int phyr_map(struct device *dev, const struct phyr_list *pl,
 	     struct phyr_dma *map, enum dma_data_direction dir,
@@ -679,8 +784,13 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 		ret = -EOPNOTSUPP;
 		if (IS_ENABLED(CONFIG_IOMMU_DMA_PHYR))
 			ret = iommu_dma_map_phyr(map, attrs, gfp);
+		if (ret == PHYR_MAP_PIECEWISE)
+			ret = phyr_map_pages(map, PHYR_MAP_IOMMU_PAGES, attrs,
+					     gfp);
+	} else if (ops->map_page) {
+		ret = phyr_map_pages(map, PHYR_MAP_OPS, attrs, gfp);
 	} else {
-		ret = phyr_map_ops(map, ops, attrs, gfp);
+		ret = -EOPNOTSUPP;
 	}
 	if (ret)
 		goto out_destroy;

@@ -41,13 +41,16 @@
 #include <linux/dma-mapping.h>
 #include <linux/io.h>
 #include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/ioport.h>
 #include <linux/iommu.h>
 #include <linux/iommu-dma.h>
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
 #include <linux/math64.h>
+#include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/panic.h>
+#include <linux/prandom.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/phyr-dma.h>
@@ -362,10 +365,17 @@ static struct coherent_buf *test_coherent(struct kunit *test,
 	return buf;
 }
 
+#if defined(CONFIG_ARCH_HAS_SYNC_DMA_FOR_DEVICE) || \
+	defined(CONFIG_ARCH_HAS_SYNC_DMA_FOR_CPU) || \
+	defined(CONFIG_ARCH_HAS_SYNC_DMA_FOR_CPU_ALL)
+#define HAVE_NONCOHERENT_DMA	1
+#endif
+
 /*
  * A device that is dma-direct and coherent in every boot, also the IOMMU
  * one, with 64-bit DMA and segment limits of its own (default ones until
- * test_seg_limits()).
+ * test_seg_limits()).  Where DMA can be non-coherent (arm64), a device
+ * that firmware does not describe is not coherent: this one is made so.
  */
 static struct device *test_direct_dev(struct kunit *test)
 {
@@ -377,6 +387,9 @@ static struct device *test_direct_dev(struct kunit *test)
 	dev = kunit_device_register(test, "phyr_dma");
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
 	dev->dma_parms = parms;
+#ifdef HAVE_NONCOHERENT_DMA
+	dev->dma_coherent = true;
+#endif
 	KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(dev,
 							   DMA_BIT_MASK(64)));
 	KUNIT_ASSERT_FALSE(test, use_dma_iommu(dev));
@@ -526,7 +539,12 @@ static void check_translation(struct kunit *test, struct device *dev,
 		if (ci.flags & PHYR_RANGE_P2P) {
 			/* Bus address or IOVA; the P2P tests check which. */
 		} else if (domain) {
-			if (iommu_iova_to_phys(domain, d.addr) != c.addr)
+			phys_addr_t t = iommu_iova_to_phys(domain, d.addr);
+
+			/* An untrusted device's partial granules are bounced. */
+			if (t != c.addr &&
+			    !(dev_is_pci(dev) && to_pci_dev(dev)->untrusted &&
+			      swiotlb_find_pool(dev, t)))
 				bad++;
 		} else if (swiotlb_find_pool(dev, dma_to_phys(dev, d.addr))) {
 			/* Bounced: the copy is checked by real DMA. */
@@ -829,10 +847,19 @@ static void phyr_test_map_unaligned(struct kunit *test)
 	expect_counters(test, &before);
 }
 
+static void untrusted_restore(void *data)
+{
+	struct pci_dev *pdev = data;
+
+	pdev->untrusted = 0;
+}
+
 /*
  * An untrusted device behind the IOMMU must not see memory outside the
- * list: granule-aligned ranges are mapped, others refused, not exposed.
- * The refused mapping leaves the state unmapped, and it maps the next.
+ * list: granule-aligned ranges are mapped, the others bounced through
+ * swiotlb as iommu_dma_map_sg() bounces them, or refused with -EIO as it
+ * refuses them when the boot has no swiotlb.  Either way the state can
+ * map the next list.
  */
 static void phyr_test_map_untrusted(struct kunit *test)
 {
@@ -853,16 +880,25 @@ static void phyr_test_map_untrusted(struct kunit *test)
 	phyr_map_counters(&before);
 	map = test_map_state(test);
 
+	test_add_action(test, untrusted_restore, edu->pdev);
 	edu->pdev->untrusted = 1;
-	ret = phyr_map(dev, pl, map, DMA_FROM_DEVICE, 0, GFP_KERNEL);
-	KUNIT_EXPECT_EQ(test, ret, -EOPNOTSUPP);
-	if (!ret)
+	ret = phyr_map(dev, pl, map, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
+	if (is_swiotlb_active(dev)) {
+		KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
+		KUNIT_EXPECT_TRUE_MSG(test, swiotlb_find_pool(dev,
+				iommu_iova_to_phys(iommu_get_dma_domain(dev),
+						   dma_at(test, map, PAGE_SIZE, 512))),
+				"the 512-byte range is bounced");
+		check_translation(test, dev, pl, phyr_dma_list(map));
+		check_edu_roundtrip(test, edu, pl, map, 256);
 		phyr_unmap(map, 0);
+	} else {
+		KUNIT_EXPECT_EQ(test, ret, -EIO);
+	}
 	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
 	expect_counters(test, &before);
 
 	ret = phyr_map(dev, aligned, map, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
-	edu->pdev->untrusted = 0;
 	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
 	check_translation(test, dev, aligned, phyr_dma_list(map));
 	check_edu_roundtrip(test, edu, aligned, map, PAGE_SIZE);
@@ -2559,6 +2595,935 @@ static struct kunit_suite phyr_map_debug_suite = {
 };
 
 /*
+ * phyr_map_oracle: the DMA configurations of issue-free drivers, checked
+ * against the DMA API itself.  phyr_map() and the existing DMA API map
+ * the same memory for the same device, and must agree on every byte:
+ * bounced or not, the same bus address on dma-direct, the same physical
+ * page behind the IOMMU (iommu_iova_to_phys() of both), the same errno
+ * class on failure, and nothing left behind by either after unmapping.
+ * The lists are random but seeded; the seed is in every failure message.
+ *
+ * Devices the machine does not have are made from a KUnit device: one
+ * with two bus_dma_regions at different offsets, one with legacy
+ * dma_map_ops that refuse more than 64 KiB, one whose DMA mask is below
+ * swiotlb, and two adjacent P2PDMA pgmaps with no provider behind them.
+ */
+#define ORACLE_LISTS	8
+#define ORACLE_RANGES	24
+
+/*
+ * Two P2PDMA pgmaps of 2 MiB each, physically adjacent, in free physical
+ * address space: struct pages for the list code to look at, and no
+ * provider behind them, so they are never mapped for a device.
+ */
+struct fake_p2p {
+	struct resource res;
+	struct dev_pagemap pgmap[2];
+};
+
+static void fake_p2p_release(void *data)
+{
+	struct fake_p2p *f = data;
+
+	release_resource(&f->res);
+}
+
+static struct fake_p2p *fake_p2p_pgmaps(struct kunit *test)
+{
+	struct fake_p2p *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct device *dev;
+	unsigned int i;
+	void *addr;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_PCI_P2PDMA))
+		kunit_skip(test, "needs CONFIG_PCI_P2PDMA");
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->res.name = "phyr_map_kunit fake p2p";
+	f->res.flags = IORESOURCE_MEM;
+	ret = allocate_resource(&iomem_resource, &f->res, 2 * SZ_2M, SZ_64G,
+				SZ_256G - 1, SZ_2M, NULL, NULL);
+	if (ret)
+		kunit_skip(test, "no free physical address space: %d", ret);
+	/* Released after the device has unmapped the pages. */
+	test_add_action(test, fake_p2p_release, f);
+	dev = kunit_device_register(test, "phyr_fake_p2p");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	for (i = 0; i < ARRAY_SIZE(f->pgmap); i++) {
+		f->pgmap[i].type = MEMORY_DEVICE_PCI_P2PDMA;
+		f->pgmap[i].range.start = f->res.start + i * SZ_2M;
+		f->pgmap[i].range.end = f->pgmap[i].range.start + SZ_2M - 1;
+		f->pgmap[i].nr_range = 1;
+		addr = devm_memremap_pages(dev, &f->pgmap[i]);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, addr);
+	}
+	return f;
+}
+
+/* The reference mapping of one piece of a range, by the DMA API. */
+struct oracle_piece {
+	phys_addr_t phys;
+	u64 len;
+	dma_addr_t addr;
+	struct sg_table *sgt;	/* P2P: mapped with dma_map_sgtable() */
+};
+
+struct oracle_ref {
+	struct device *dev;
+	enum dma_data_direction dir;
+	struct oracle_piece *p;
+	unsigned int nr, cap;
+};
+
+static void oracle_ref_unmap(struct oracle_ref *ref)
+{
+	unsigned int i;
+
+	for (i = 0; i < ref->nr; i++) {
+		struct oracle_piece *p = &ref->p[i];
+
+		if (p->sgt) {
+			dma_unmap_sgtable(ref->dev, p->sgt, ref->dir, 0);
+			sg_free_table(p->sgt);
+			kfree(p->sgt);
+		} else {
+			dma_unmap_page(ref->dev, p->addr, p->len, ref->dir);
+		}
+	}
+	ref->nr = 0;
+}
+
+/* One P2P range through dma_map_sgtable(), which does pci_p2pdma. */
+static int oracle_ref_p2p(struct oracle_ref *ref, const struct phyr *r)
+{
+	struct oracle_piece *p = &ref->p[ref->nr];
+	struct sg_table *sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
+	int ret;
+
+	if (!sgt || sg_alloc_table(sgt, 1, GFP_KERNEL)) {
+		kfree(sgt);
+		return -ENOMEM;
+	}
+	sg_set_page(sgt->sgl, pfn_to_page(PHYS_PFN(r->addr)), r->len,
+		    offset_in_page(r->addr));
+	ret = dma_map_sgtable(ref->dev, sgt, ref->dir, 0);
+	if (ret) {
+		sg_free_table(sgt);
+		kfree(sgt);
+		return ret;
+	}
+	*p = (struct oracle_piece) {
+		.phys = r->addr, .len = r->len,
+		.addr = sg_dma_address(sgt->sgl), .sgt = sgt,
+	};
+	ref->nr++;
+	return 0;
+}
+
+/*
+ * Map @pl range by range with the DMA API, as a careful driver would:
+ * host memory with dma_map_page() in pieces of dma_max_mapping_size(),
+ * P2P memory with dma_map_sgtable().  Returns 0, -EIO for a failed
+ * dma_map_page(), or the errno of dma_map_sgtable(); on error nothing is
+ * left mapped.
+ */
+static int oracle_ref_map(struct kunit *test, struct oracle_ref *ref,
+			  const struct phyr_list *pl)
+{
+	u64 pmax = dma_max_mapping_size(ref->dev);
+	struct phyr_iter iter;
+	struct phyr r;
+	int ret = 0;
+
+	phyr_list_for_each(pl, &iter, r) {
+		phys_addr_t phys;
+		u64 n;
+
+		KUNIT_ASSERT_LT(test, ref->nr, ref->cap);
+		if (iter.flags & PHYR_RANGE_P2P) {
+			ret = oracle_ref_p2p(ref, &r);
+			if (ret)
+				break;
+			continue;
+		}
+		for (phys = r.addr; r.len; phys += n, r.len -= n) {
+			struct oracle_piece *p = &ref->p[ref->nr];
+
+			KUNIT_ASSERT_LT(test, ref->nr, ref->cap);
+			n = min(r.len, pmax);
+			p->addr = dma_map_page(ref->dev,
+					       pfn_to_page(PHYS_PFN(phys)),
+					       offset_in_page(phys), n,
+					       ref->dir);
+			if (dma_mapping_error(ref->dev, p->addr)) {
+				ret = -EIO;
+				break;
+			}
+			p->phys = phys;
+			p->len = n;
+			p->sgt = NULL;
+			ref->nr++;
+		}
+		if (ret)
+			break;
+	}
+	if (ret)
+		oracle_ref_unmap(ref);
+	return ret;
+}
+
+/* The reference DMA address of byte @phys, which the pieces hold. */
+static bool oracle_ref_addr(const struct oracle_ref *ref, phys_addr_t phys,
+			    dma_addr_t *addr, bool *bus)
+{
+	unsigned int i;
+
+	for (i = 0; i < ref->nr; i++) {
+		const struct oracle_piece *p = &ref->p[i];
+
+		if (phys >= p->phys && phys - p->phys < p->len) {
+			*addr = p->addr + (phys - p->phys);
+			*bus = p->sgt && sg_dma_is_bus_address(p->sgt->sgl);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Where the device's access to @addr lands: IOMMU page table or offset. */
+static phys_addr_t oracle_target(struct device *dev, dma_addr_t addr)
+{
+	if (use_dma_iommu(dev))
+		return iommu_iova_to_phys(iommu_get_dma_domain(dev), addr);
+	return dma_to_phys(dev, addr);
+}
+
+static bool oracle_bounced(struct device *dev, phys_addr_t target)
+{
+	return swiotlb_find_pool(dev, target);
+}
+
+/*
+ * What phyr's mapping does with one byte of the list, recorded while it
+ * is mapped: the DMA API's mapping of the same memory is made after
+ * phyr_unmap(), for dma-debug reports two live mappings of a cacheline
+ * that the device may write.
+ */
+struct oracle_sample {
+	phys_addr_t phys;	/* the byte */
+	dma_addr_t addr;	/* phyr's DMA address of it */
+	phys_addr_t target;	/* where the device's access lands */
+	bool bounced;
+	bool bus;		/* a P2P bus address */
+};
+
+/*
+ * The places compared in a range of @len bytes at @addr: its first and
+ * last byte and every page boundary.  The place after @at.
+ */
+static u64 oracle_next(phys_addr_t addr, u64 len, u64 at)
+{
+	if (at == len - 1)
+		return len;
+	return min(len - 1, (u64)PAGE_ALIGN(addr + at + 1) - addr);
+}
+
+static unsigned int oracle_nr_places(const struct phyr_list *pl)
+{
+	struct phyr_iter iter;
+	unsigned int n = 0;
+	struct phyr r;
+	u64 at;
+
+	phyr_list_for_each(pl, &iter, r)
+		for (at = 0; at < r.len; at = oracle_next(r.addr, r.len, at))
+			n++;
+	return n;
+}
+
+static void oracle_record(const struct phyr_list *pl,
+			  const struct phyr_dma *map, struct oracle_sample *s)
+{
+	struct device *dev = map->dev;
+	struct phyr_iter iter;
+	struct phyr r;
+	u64 off = 0, at;
+
+	phyr_list_for_each(pl, &iter, r) {
+		for (at = 0; at < r.len; at = oracle_next(r.addr, r.len, at)) {
+			unsigned int flags;
+			struct phyr d = range_at(phyr_dma_list(map), off + at,
+						 &flags);
+
+			s->phys = r.addr + at;
+			s->addr = d.addr;
+			s->bus = flags & PHYR_RANGE_P2P;
+			s->target = s->bus ? 0 : oracle_target(dev, d.addr);
+			s->bounced = !s->bus && oracle_bounced(dev, s->target);
+			s++;
+		}
+		off += r.len;
+	}
+}
+
+/*
+ * Compare phyr's recorded mapping with the DMA API's at every place.
+ * Returns the number of places where they disagree, the first reported.
+ */
+static unsigned int oracle_compare(struct kunit *test, u32 seed,
+				   const struct oracle_ref *ref,
+				   const struct oracle_sample *s,
+				   unsigned int nr)
+{
+	struct device *dev = ref->dev;
+	unsigned int bad = 0, i;
+
+	for (i = 0; i < nr; i++, s++) {
+		phys_addr_t tr;
+		dma_addr_t ra;
+		bool bus, ok;
+
+		if (!oracle_ref_addr(ref, s->phys, &ra, &bus)) {
+			ok = false;
+		} else if (bus || s->bus) {
+			/* A P2P bus address: the same one. */
+			ok = bus && s->bus && s->addr == ra;
+		} else {
+			tr = oracle_target(dev, ra);
+			ok = s->bounced == oracle_bounced(dev, tr);
+			if (ok && !s->bounced)
+				ok = s->target == s->phys && tr == s->phys &&
+				     (use_dma_iommu(dev) || s->addr == ra);
+		}
+		if (!ok && bad++ < 4)
+			KUNIT_FAIL(test, "seed %#x: %s: %pa: phyr %pad%s%s, DMA API %pad%s",
+				   seed, dev_name(dev), &s->phys, &s->addr,
+				   s->bounced ? " (bounced)" : "",
+				   s->bus ? " (bus)" : "", &ra,
+				   bus ? " (bus)" : "");
+	}
+	return bad;
+}
+
+struct oracle_dev {
+	struct device *dev;
+	struct phyr_map_edu *edu;	/* for real DMA, or NULL */
+	bool p2p;			/* lists get CMB ranges */
+};
+
+static u64 swiotlb_used(struct device *dev)
+{
+#if defined(CONFIG_SWIOTLB) && defined(CONFIG_DEBUG_FS)
+	if (dev->dma_io_tlb_mem)
+		return atomic_long_read(&dev->dma_io_tlb_mem->total_used);
+#endif
+	return 0;
+}
+
+static void free_order2_action(void *page)
+{
+	__free_pages(page, 2);
+}
+
+/*
+ * Real DMA through the mapping: the edu copies the start of the first
+ * range to the start of the last, through bounce buffers if there are.
+ */
+static void oracle_edu_copy(struct kunit *test, struct phyr_map_edu *edu,
+			    const struct phyr_list *pl,
+			    const struct phyr_dma *map)
+{
+	struct phyr first = range_at(pl, 0, NULL), last = {};
+	u64 total = phyr_list_length(pl), off = 0, last_off = 0;
+	struct phyr_iter iter;
+	struct phyr r;
+	u8 *pattern;
+	u32 len;
+
+	phyr_list_for_each(pl, &iter, r) {
+		last = r;
+		last_off = off;
+		off += r.len;
+	}
+	if (!last_off)
+		return;
+	len = min3(first.len, last.len, 512ULL);
+	pattern = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pattern);
+	get_random_bytes(pattern, len);
+	memcpy(phys_to_virt(first.addr), pattern, len);
+	memset(phys_to_virt(last.addr), 0, len);
+	phyr_sync_for_device(map, 0, total);
+	edu_copy(test, edu, map, 0, last_off, len);
+	phyr_sync_for_cpu(map, 0, total);
+	KUNIT_EXPECT_EQ_MSG(test, memcmp(phys_to_virt(last.addr), pattern, len),
+			    0, "edu copy of %u bytes through the mapping", len);
+}
+
+static void oracle_add(struct kunit *test, struct phyr_list *pl,
+		       struct rnd_state *rnd, bool p2p)
+{
+	unsigned int kind = prandom_u32_state(rnd) % (p2p ? 6 : 5);
+	unsigned int i, n, order;
+	struct folio *folio;
+	struct page *page;
+	u32 off, len;
+	void *buf;
+
+	switch (kind) {
+	case 0:		/* scattered pages */
+		scattered_pages(test, pl, 1 + prandom_u32_state(rnd) % 8);
+		break;
+	case 1:		/* a THP-sized folio, or part of a small one */
+		order = prandom_u32_state(rnd) % 2 ? get_order(SZ_2M) :
+			1 + prandom_u32_state(rnd) % 4;
+		folio = folio_alloc(GFP_KERNEL | __GFP_NOWARN, order);
+		if (!folio)
+			folio = folio_alloc(GFP_KERNEL, 0);
+		KUNIT_ASSERT_NOT_NULL(test, folio);
+		test_add_action(test, free_folio_action, folio);
+		off = prandom_u32_state(rnd) % 2 ? 0 :
+		      prandom_u32_state(rnd) % folio_size(folio);
+		KUNIT_ASSERT_EQ(test, 0, phyr_list_append_folio(pl, folio, off,
+				folio_size(folio) - off, GFP_KERNEL));
+		break;
+	case 2:		/* byte-granular ranges */
+		n = 1 + prandom_u32_state(rnd) % 3;
+		for (i = 0; i < n; i++) {
+			page = alloc_page(GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, page);
+			test_add_action(test, free_page_action, page);
+			off = prandom_u32_state(rnd) % PAGE_SIZE;
+			len = 1 + prandom_u32_state(rnd) % (PAGE_SIZE - off);
+			test_add_range(test, pl, page_to_phys(page) + off, len);
+		}
+		break;
+	case 3:		/* small kmalloc() buffers */
+		n = 1 + prandom_u32_state(rnd) % 4;
+		for (i = 0; i < n; i++) {
+			len = 8 + prandom_u32_state(rnd) % 200;
+			buf = kunit_kmalloc(test, len, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, buf);
+			test_add_range(test, pl, virt_to_phys(buf), len);
+		}
+		break;
+	case 4:		/* host pages that touch: one range */
+		page = alloc_pages(GFP_KERNEL, 2);
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		test_add_action(test, free_order2_action, page);
+		test_add_range(test, pl, page_to_phys(page) + PAGE_SIZE / 2,
+			       3 * PAGE_SIZE);
+		break;
+	default:	/* P2P memory, by page or, as plain memory, by address */
+		len = PAGE_SIZE * (1 + prandom_u32_state(rnd) % 4);
+		buf = cmb_alloc(test, len);
+		if (prandom_u32_state(rnd) % 2)
+			KUNIT_ASSERT_EQ(test, 0, phyr_list_append_pages(pl,
+					&(struct page *){ virt_to_page(buf) }, 1,
+					0, PAGE_SIZE, GFP_KERNEL));
+		else
+			test_add_range(test, pl, virt_to_phys(buf), len);
+		break;
+	}
+}
+
+/*
+ * Map random lists for @od with phyr_map() and with the DMA API and
+ * compare: the decision, the translation of every page, real DMA through
+ * both when the device is an edu, and what is left after unmapping.
+ */
+static void oracle_run(struct kunit *test, const struct oracle_dev *od,
+		       u32 seed)
+{
+	static const enum dma_data_direction dirs[] = {
+		DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE,
+	};
+	struct device *dev = od->dev;
+	unsigned int l, mapped = 0, failed = 0;
+	struct rnd_state rnd;
+
+	prandom_seed_state(&rnd, seed);
+	for (l = 0; l < ORACLE_LISTS; l++) {
+		struct phyr_list *pl = test_list(test);
+		struct oracle_ref ref = {
+			.dev = dev,
+			.dir = dirs[prandom_u32_state(&rnd) % ARRAY_SIZE(dirs)],
+			.cap = 4 * ORACLE_RANGES + 64,
+		};
+		struct oracle_sample *samples = NULL;
+		struct phyr_map_counters before;
+		dma_addr_t first = 0;
+		struct phyr_dma *map;
+		unsigned int nr = 0;
+		u64 used;
+		int ret, rret;
+
+		ref.p = kunit_kcalloc(test, ref.cap, sizeof(*ref.p),
+				      GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, ref.p);
+		while (phyr_list_nr_ranges(pl) < ORACLE_RANGES / 2)
+			oracle_add(test, pl, &rnd, od->p2p);
+		phyr_map_counters(&before);
+		used = swiotlb_used(dev);
+
+		map = test_map_state(test);
+		ret = phyr_map(dev, pl, map, ref.dir, 0, GFP_KERNEL);
+		if (!ret) {
+			nr = oracle_nr_places(pl);
+			samples = kunit_kcalloc(test, nr, sizeof(*samples),
+						GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, samples);
+			oracle_record(pl, map, samples);
+			first = range_at(phyr_dma_list(map), 0, NULL).addr;
+			if (od->edu && ref.dir == DMA_BIDIRECTIONAL &&
+			    !phyr_list_has_p2p(pl))
+				oracle_edu_copy(test, od->edu, pl, map);
+			phyr_unmap(map, 0);
+			KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
+			if (use_dma_iommu(dev) && !samples[0].bus)
+				KUNIT_EXPECT_EQ_MSG(test, iommu_iova_to_phys(
+						    iommu_get_dma_domain(dev), first),
+						    0, "seed %#x list %u: IOVA left mapped",
+						    seed, l);
+		}
+		expect_counters(test, &before);
+		KUNIT_EXPECT_EQ_MSG(test, swiotlb_used(dev), used,
+				    "seed %#x list %u: swiotlb slots left", seed, l);
+
+		rret = oracle_ref_map(test, &ref, pl);
+		KUNIT_EXPECT_EQ_MSG(test, ret, rret,
+				    "seed %#x list %u: phyr_map %pe, DMA API %pe",
+				    seed, l, ERR_PTR(ret), ERR_PTR(rret));
+		if (!ret && !rret) {
+			mapped++;
+			oracle_compare(test, seed, &ref, samples, nr);
+		} else {
+			failed++;
+		}
+		oracle_ref_unmap(&ref);
+		expect_counters(test, &before);
+	}
+	kunit_info(test, "%s: %u lists mapped by both, %u refused by both",
+		   dev_name(dev), mapped, failed);
+}
+
+static void edu_mask_restore(void *data)
+{
+	struct device *dev = data;
+
+	dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+}
+
+static void phyr_test_oracle_edu(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct oracle_dev od = {
+		.dev = &edu->pdev->dev,
+		.edu = edu,
+		.p2p = env.nvme && pci_has_p2pmem(env.nvme),
+	};
+
+	oracle_run(test, &od, 0x5eed0001);
+}
+
+/*
+ * A 32-bit DMA mask: with memory above 4 GiB and no IOMMU, swiotlb
+ * bounces the part of a list above the mask only.
+ */
+static void phyr_test_oracle_edu32(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct oracle_dev od = { .dev = &edu->pdev->dev, .edu = edu };
+
+	test_add_action(test, edu_mask_restore, od.dev);
+	KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(od.dev,
+							   DMA_BIT_MASK(32)));
+	if (!use_dma_iommu(od.dev) && max_pfn <= PHYS_PFN(SZ_4G))
+		kunit_info(test, "no memory above 4 GiB: nothing to bounce");
+	oracle_run(test, &od, 0x5eed0032);
+}
+
+/*
+ * An untrusted edu (as a Thunderbolt device would be): ranges that do not
+ * fill whole IOMMU granules are bounced, as iommu_dma_map_sg() bounces
+ * them, or refused by both when the boot has no swiotlb.  No P2P: for an
+ * untrusted device dma_map_sg() maps P2P pages like host memory, which
+ * phyr does not.
+ */
+static void phyr_test_oracle_untrusted(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct oracle_dev od = { .dev = &edu->pdev->dev, .edu = edu };
+
+	if (!use_dma_iommu(od.dev))
+		kunit_skip(test, "edu is not behind an IOMMU");
+	test_add_action(test, untrusted_restore, edu->pdev);
+	edu->pdev->untrusted = 1;
+	oracle_run(test, &od, 0x5eed7b7b);
+}
+
+/* A KUnit device: dma-direct and coherent, also in the IOMMU boots. */
+static void phyr_test_oracle_direct(struct kunit *test)
+{
+	struct oracle_dev od = { .dev = test_direct_dev(test) };
+
+	oracle_run(test, &od, 0x5eedd1c7);
+}
+
+/*
+ * A non-coherent device, where the architecture has them (arm64): real
+ * cache maintenance, and small kmalloc() buffers bounced through swiotlb
+ * (CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC), by phyr as by the DMA API.
+ */
+static void phyr_test_oracle_noncoherent(struct kunit *test)
+{
+#ifdef HAVE_NONCOHERENT_DMA
+	struct oracle_dev od = { .dev = test_direct_dev(test) };
+
+	od.dev->dma_coherent = false;
+	oracle_run(test, &od, 0x5eedc0c0);
+#else
+	kunit_skip(test, "DMA is always coherent on this architecture");
+#endif
+}
+
+/*
+ * Two bus_dma_regions at different offsets, the boundary inside a page:
+ * a range that spans both is translated byte by byte as the DMA API
+ * translates each byte (dma_map_page() of that one byte).
+ */
+static void phyr_test_map_dma_regions(struct kunit *test)
+{
+	struct device *dev = test_direct_dev(test);
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before;
+	struct bus_dma_region *regions;
+	unsigned int bad = 0, n = 0;
+	phys_addr_t base, split;
+	struct phyr_dma *map;
+	struct page *page;
+	u64 off;
+
+	page = alloc_pages(GFP_KERNEL, 2);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	test_add_action(test, free_order2_action, page);
+	base = page_to_phys(page);
+	split = base + PAGE_SIZE + 256;
+	/* Freed with the device, by the driver core. */
+	regions = kcalloc(3, sizeof(*regions), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, regions);
+	regions[0] = (struct bus_dma_region) {
+		.cpu_start = 0, .dma_start = 0, .size = split,
+	};
+	regions[1] = (struct bus_dma_region) {
+		.cpu_start = split, .dma_start = split + SZ_16G,
+		.size = SZ_1T,
+	};
+	dev->dma_range_map = regions;
+	test_add_range(test, pl, base + 100, 3 * PAGE_SIZE);
+	phyr_map_counters(&before);
+
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(phyr_dma_list(map)), 2UL);
+	for (off = 0; off < 3 * PAGE_SIZE; off += 61, n++) {
+		phys_addr_t phys = base + 100 + off;
+		dma_addr_t ref = dma_map_page(dev, pfn_to_page(PHYS_PFN(phys)),
+					      offset_in_page(phys), 1,
+					      DMA_TO_DEVICE);
+
+		KUNIT_ASSERT_FALSE(test, dma_mapping_error(dev, ref));
+		if (dma_at(test, map, off, 1) != ref && bad++ < 4)
+			KUNIT_FAIL(test, "byte %llu (%pa): phyr %pad, DMA API %pad",
+				   off, &phys, &(dma_addr_t){ dma_at(test, map, off, 1) },
+				   &ref);
+		dma_unmap_page(dev, ref, 1, DMA_TO_DEVICE);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0U, "of %u bytes", n);
+	phyr_unmap(map, 0);
+	expect_counters(test, &before);
+}
+
+/*
+ * Legacy dma_map_ops that refuse to map more than 64 KiB at once, as
+ * Xen's swiotlb refuses more than its slots, and say so through
+ * max_mapping_size.  Addresses are the physical ones plus 1 TiB.
+ */
+#define OPS_MAX		SZ_64K
+#define OPS_BASE	SZ_1T
+
+static atomic_t ops_live;
+static atomic_t ops_calls;
+static int ops_fail_at;
+
+static dma_addr_t test_ops_map_page(struct device *dev, struct page *page,
+				    unsigned long offset, size_t size,
+				    enum dma_data_direction dir,
+				    unsigned long attrs)
+{
+	if (size > OPS_MAX ||
+	    atomic_inc_return(&ops_calls) == ops_fail_at)
+		return DMA_MAPPING_ERROR;
+	atomic_inc(&ops_live);
+	return page_to_phys(page) + offset + OPS_BASE;
+}
+
+static void test_ops_unmap_page(struct device *dev, dma_addr_t addr,
+				size_t size, enum dma_data_direction dir,
+				unsigned long attrs)
+{
+	atomic_dec(&ops_live);
+}
+
+static size_t test_ops_max_mapping_size(struct device *dev)
+{
+	return OPS_MAX;
+}
+
+static const struct dma_map_ops test_ops = {
+	.map_page = test_ops_map_page,
+	.unmap_page = test_ops_unmap_page,
+	.max_mapping_size = test_ops_max_mapping_size,
+};
+
+static void phyr_test_map_ops(struct kunit *test)
+{
+	struct phyr_map_counters before;
+	struct phyr_list *pl, *p2p;
+	struct phyr_dma_iter diter;
+	unsigned int bad = 0, i, nr;
+	dma_addr_t addr, *got;
+	struct phyr_dma *map;
+	struct device *dev;
+	struct page *page;
+	int ret;
+	u64 len;
+
+	if (!IS_ENABLED(CONFIG_ARCH_HAS_DMA_OPS))
+		kunit_skip(test, "needs CONFIG_ARCH_HAS_DMA_OPS");
+	dev = test_direct_dev(test);
+	set_dma_ops(dev, &test_ops);
+	KUNIT_ASSERT_EQ(test, dma_max_mapping_size(dev), (size_t)OPS_MAX);
+	pl = test_list(test);
+	scattered_pages(test, pl, 3);
+	test_folios(test, pl, 1, get_order(SZ_256K));
+	page = scattered_pages(test, test_list(test), 1)[0];
+	test_add_range(test, pl, page_to_phys(page) + 5, 100);
+	phyr_map_counters(&before);
+	atomic_set(&ops_calls, 0);
+	ops_fail_at = 0;
+
+	/* 3 pages, 256 KiB in 4 pieces, 100 bytes: 8 pieces. */
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ops_live), 8);
+	nr = DIV_ROUND_UP(phyr_list_length(pl), PAGE_SIZE / 2);
+	got = kunit_kcalloc(test, nr, sizeof(*got), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	for (i = 0; i < nr; i++)
+		got[i] = dma_at(test, map, i * (PAGE_SIZE / 2), 1);
+	phyr_dma_for_each_range(map, &diter, addr, len)
+		KUNIT_EXPECT_GE(test, addr, (dma_addr_t)OPS_BASE);
+	phyr_unmap(map, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ops_live), 0);
+	expect_counters(test, &before);
+
+	/* The DMA API through the same ops, after: no two live mappings. */
+	for (i = 0; i < nr; i++) {
+		struct phyr r = range_at(pl, i * (PAGE_SIZE / 2), NULL);
+		dma_addr_t ref = dma_map_page(dev, pfn_to_page(PHYS_PFN(r.addr)),
+					      offset_in_page(r.addr), 1,
+					      DMA_BIDIRECTIONAL);
+
+		KUNIT_ASSERT_FALSE(test, dma_mapping_error(dev, ref));
+		if (got[i] != ref)
+			bad++;
+		dma_unmap_page(dev, ref, 1, DMA_BIDIRECTIONAL);
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+
+	/* The ops refuse the 6th piece: -EIO, and the 5 before unmapped. */
+	atomic_set(&ops_calls, 0);
+	ops_fail_at = 6;
+	ret = phyr_map(dev, pl, map, DMA_TO_DEVICE, 0, GFP_KERNEL);
+	ops_fail_at = 0;
+	KUNIT_EXPECT_EQ(test, ret, -EIO);
+	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
+	KUNIT_EXPECT_EQ(test, atomic_read(&ops_live), 0);
+	expect_counters(test, &before);
+
+	/* No P2P through legacy ops: -EREMOTEIO, as documented. */
+	p2p = test_list(test);
+	test_add_range(test, p2p, fake_p2p_pgmaps(test)->res.start, PAGE_SIZE);
+	ret = phyr_map(dev, p2p, map, DMA_TO_DEVICE, 0, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, ret, -EREMOTEIO);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ops_live), 0);
+	expect_counters(test, &before);
+}
+
+/*
+ * A device that cannot reach swiotlb (a 24-bit mask, swiotlb above
+ * 16 MiB): the bounce fails as dma_map_sgtable() fails, with -EIO and
+ * not -ENOMEM, for it will never succeed.  swiotlb warns about it once.
+ */
+static void phyr_test_map_swiotlb_overflow(struct kunit *test)
+{
+	struct device *dev = test_direct_dev(test);
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before;
+	struct dma_debug_provoke p;
+	struct sg_table sgt;
+	struct phyr_dma *map;
+	struct page *page;
+	int ret, ref;
+
+	KUNIT_ASSERT_EQ(test, 0, dma_set_mask_and_coherent(dev,
+							   DMA_BIT_MASK(24)));
+	if (!is_swiotlb_active(dev))
+		kunit_skip(test, "no swiotlb in this boot");
+#ifdef CONFIG_SWIOTLB
+	if (dma_capable(dev, phys_to_dma(dev,
+					 dev->dma_io_tlb_mem->defpool.start),
+			1, true))
+		kunit_skip(test, "swiotlb is below 16 MiB");
+#endif
+	page = scattered_pages(test, pl, 1)[0];
+	KUNIT_ASSERT_GT(test, page_to_phys(page), (phys_addr_t)SZ_16M);
+	KUNIT_ASSERT_EQ(test, 0, sg_alloc_table(&sgt, 1, GFP_KERNEL));
+	sg_set_page(sgt.sgl, page, PAGE_SIZE, 0);
+	phyr_map_counters(&before);
+
+	map = test_map_state(test);
+	provoke_begin(&p);
+	ret = phyr_map(dev, pl, map, DMA_TO_DEVICE, 0, GFP_KERNEL);
+	ref = dma_map_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+	if (!ref)
+		dma_unmap_sgtable(dev, &sgt, DMA_TO_DEVICE, 0);
+	provoke_end(&p);
+	sg_free_table(&sgt);
+	KUNIT_EXPECT_EQ(test, ret, -EIO);
+	KUNIT_EXPECT_EQ(test, ref, -EIO);
+	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
+	expect_counters(test, &before);
+}
+
+/*
+ * P2P memory of two providers, physically adjacent: ranges of one never
+ * merge with the other's, whichever append adds them, and plain
+ * phyr_list_append() of P2P memory stores it as P2P.
+ */
+static void phyr_test_list_p2p_providers(struct kunit *test)
+{
+	struct fake_p2p *f = fake_p2p_pgmaps(test);
+	phys_addr_t mid = f->res.start + SZ_2M;
+	struct page *pages[4];
+	struct phyr_list *pl;
+	unsigned int flags, i;
+
+	pl = test_list(test);
+	test_add_range(test, pl, f->res.start + 64, 100);
+	KUNIT_EXPECT_TRUE(test, phyr_list_has_p2p(pl));
+	range_at(pl, 0, &flags);
+	KUNIT_EXPECT_TRUE(test, flags & PHYR_RANGE_P2P);
+
+	pl = test_list(test);
+	test_add_range(test, pl, mid - PAGE_SIZE, PAGE_SIZE);
+	test_add_range(test, pl, mid, PAGE_SIZE);
+	test_add_range(test, pl, mid + PAGE_SIZE, PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, phyr_list_nr_ranges(pl), 2UL,
+			    "phyr_list_append() across providers");
+
+	pl = test_list(test);
+	KUNIT_ASSERT_EQ(test, 0, phyr_list_append_p2p(pl, mid - PAGE_SIZE,
+						       PAGE_SIZE, GFP_KERNEL));
+	KUNIT_ASSERT_EQ(test, 0, phyr_list_append_p2p(pl, mid, PAGE_SIZE,
+						       GFP_KERNEL));
+	KUNIT_EXPECT_EQ_MSG(test, phyr_list_nr_ranges(pl), 2UL,
+			    "phyr_list_append_p2p() across providers");
+
+	pl = test_list(test);
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		pages[i] = pfn_to_page(PHYS_PFN(mid) - 2 + i);
+	KUNIT_ASSERT_EQ(test, 0, phyr_list_append_pages(pl, pages, 4, 0,
+							4 * PAGE_SIZE,
+							GFP_KERNEL));
+	KUNIT_EXPECT_EQ_MSG(test, phyr_list_nr_ranges(pl), 2UL,
+			    "phyr_list_append_pages() across providers");
+	range_at(pl, 3 * PAGE_SIZE, &flags);
+	KUNIT_EXPECT_TRUE(test, flags & PHYR_RANGE_P2P);
+}
+
+/*
+ * The IOMMU enforces the direction: an edu write into a DMA_TO_DEVICE
+ * mapping faults and leaves the memory as it was, while the same write
+ * into a DMA_FROM_DEVICE mapping of the same page lands.
+ */
+static void phyr_test_iommu_permissions(struct kunit *test)
+{
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct phyr_list *pl = test_list(test), *src = test_list(test);
+	struct phyr_map_counters before;
+	struct phyr_dma *map, *smap;
+	const u32 len = EDU_XFER_MAX;
+	struct page **pages;
+	u8 *old, *new;
+
+	if (!use_dma_iommu(dev))
+		kunit_skip(test, "edu is not behind an IOMMU");
+	pages = scattered_pages(test, pl, 1);
+	old = page_address(pages[0]);
+	new = page_address(scattered_pages(test, src, 1)[0]);
+	get_random_bytes(old, PAGE_SIZE);
+	get_random_bytes(new, PAGE_SIZE);
+	phyr_map_counters(&before);
+
+	/* The edu's buffer gets the new bytes. */
+	smap = test_map_state(test);
+	test_map(test, dev, src, smap, DMA_TO_DEVICE);
+	KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar, dma_at(test, smap, 0, len),
+					 0, len, false));
+
+	map = test_map_state(test);
+	test_map(test, dev, pl, map, DMA_TO_DEVICE);
+	KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar, dma_at(test, map, 0, len),
+					 0, len, true));
+	phyr_unmap(map, 0);
+	KUNIT_EXPECT_NE_MSG(test, memcmp(old, new, len), 0,
+			    "a device write went through a DMA_TO_DEVICE mapping");
+
+	test_map(test, dev, pl, map, DMA_FROM_DEVICE);
+	KUNIT_ASSERT_EQ(test, 0, edu_dma(edu->bar, dma_at(test, map, 0, len),
+					 0, len, true));
+	phyr_unmap(map, 0);
+	KUNIT_EXPECT_EQ_MSG(test, memcmp(old, new, len), 0,
+			    "the write did not land through DMA_FROM_DEVICE");
+	phyr_unmap(smap, 0);
+	expect_counters(test, &before);
+}
+
+static struct kunit_case phyr_map_oracle_cases[] = {
+	KUNIT_CASE(phyr_test_list_p2p_providers),
+	KUNIT_CASE(phyr_test_map_dma_regions),
+	KUNIT_CASE(phyr_test_map_ops),
+	KUNIT_CASE(phyr_test_map_swiotlb_overflow),
+	KUNIT_CASE(phyr_test_oracle_direct),
+	KUNIT_CASE(phyr_test_oracle_noncoherent),
+	KUNIT_CASE(phyr_test_oracle_edu),
+	KUNIT_CASE(phyr_test_oracle_edu32),
+	KUNIT_CASE(phyr_test_oracle_untrusted),
+	KUNIT_CASE(phyr_test_iommu_permissions),
+	{}
+};
+
+static struct kunit_suite phyr_map_oracle_suite = {
+	.name = "phyr_map_oracle",
+	.suite_init = phyr_map_suite_init,
+	.suite_exit = phyr_map_suite_exit,
+	.test_cases = phyr_map_oracle_cases,
+};
+
+/*
  * phyr_map_bench: phyr_map()/phyr_unmap() against dma_map_sgtable()/
  * dma_unmap_sgtable() on the same pages, in the same boot, for whatever
  * backend the edu has in this boot.  Prints tables; the only failures are
@@ -3030,7 +3995,7 @@ static struct kunit_suite phyr_map_bench_suite = {
 };
 
 kunit_test_suites(&phyr_map_test_suite, &phyr_map_debug_suite,
-		  &phyr_map_bench_suite);
+		  &phyr_map_oracle_suite, &phyr_map_bench_suite);
 
 MODULE_DESCRIPTION("KUnit tests for phyr_map()");
 MODULE_LICENSE("GPL");
