@@ -17,8 +17,11 @@
 #   noiommu  intel_iommu=off: dma-direct, real P2P DMA
 #   swiotlb  intel_iommu=off swiotlb=force: bouncing
 #   amd      the AMD IOMMU (-device amd-iommu) in place of the Intel one,
-#            with the flush queue (iommu.strict=0) and 5 GiB of RAM, so
-#            that swiotlb exists for untrusted devices to bounce through
+#            with 5 GiB of RAM, so that swiotlb exists for untrusted
+#            devices to bounce through
+#   fq       the Intel IOMMU with the flush queue: iommu.strict=0, and no
+#            caching-mode, under which the VT-d driver forces strict
+#            invalidation (so does the AMD one, for QEMU's NpCache)
 # noiommu and amd have 5 GiB of RAM: memory above 4 GiB, and swiotlb, for
 # a device with a 32-bit DMA mask (the tests set the edu's).
 # PHYR_MAP_BENCH_MB=<n> also runs the phyr_map_bench suite on n MiB lists,
@@ -47,8 +50,6 @@ if _profile == 'swiotlb':
 elif _profile == 'amd':
 	_i = _params.index('intel-iommu,intremap=on,caching-mode=on')
 	_params[_i] = 'amd-iommu,intremap=on'
-	if not _bench:
-		_cmdline = _cmdline.replace('iommu.strict=1', 'iommu.strict=0')
 	# QEMU 7.2's AMD IOMMU translates DMA only for devices on the root
 	# bus: behind a bridge the NVMe's own admin commands time out.  So
 	# the edu the tests DMA through moves there (the test suite takes
@@ -56,6 +57,10 @@ elif _profile == 'amd':
 	# cases skip, for the CMB is not registered.
 	_i = _params.index('edu,id=edu0,bus=dn0,dma_mask=0xffffffffffffffff')
 	_params[_i] = 'edu,id=edu0,bus=pcie.0,addr=0x6,dma_mask=0xffffffffffffffff'
+elif _profile == 'fq':
+	_i = _params.index('intel-iommu,intremap=on,caching-mode=on')
+	_params[_i] = 'intel-iommu,intremap=on'
+	_cmdline = _cmdline.replace('iommu.strict=1', 'iommu.strict=0')
 elif _profile not in ('iommu', 'noiommu'):
 	raise ValueError('PHYR_MAP_PROFILE: unknown profile ' + _profile)
 if _profile in ('noiommu', 'amd') and not _bench:

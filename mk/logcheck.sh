@@ -78,8 +78,15 @@ arm64-*)	# the arm64 machine (mk/arm64.sh)
 phyr_map-*)	# the same machine in another profile (mk/phyr_map.sh)
 	case $profile in
 	phyr_map-amd)
-		require 'AMD-Vi: .*IOMMU' 'AMD IOMMU found'
-		require 'TLB invalidation policy: lazy mode' 'IOMMU flush queue (iommu.strict=0)'
+		require 'AMD-Vi: Extended features' 'AMD IOMMU found'
+		;;
+	phyr_map-fq)
+		require 'DMAR: IOMMU enabled' 'Intel IOMMU enabled'
+		require 'TLB invalidation policy: lazy mode' 'iommu.strict=0'
+		if grep -Eq 'batching disallowed|Using strict mode' "$log"; then
+			echo "$tag: FAIL: the IOMMU driver forced strict mode: no flush queue"
+			fail=1
+		fi
 		;;
 	esac
 	case $profile in

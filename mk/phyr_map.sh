@@ -7,10 +7,12 @@
 #   noiommu   intel_iommu=off, 5 GiB: identity mapping, real P2P DMA into
 #             the CMB, swiotlb for the part of a list above a 32-bit mask
 #   swiotlb   intel_iommu=off swiotlb=force: bounce buffering
-#   amd       the AMD IOMMU in place of the Intel one, flush queue
-#             (iommu.strict=0), 5 GiB: the iommu cases but P2P, with the
-#             edu on the root bus, untrusted devices bouncing for real
-# (default: noiommu, swiotlb and amd; `make kunit-x86_64` boots the machine as
+#   amd       the AMD IOMMU in place of the Intel one, 5 GiB: the iommu
+#             cases but P2P, with the edu on the root bus, untrusted
+#             devices bouncing for real through swiotlb
+#   fq        the Intel IOMMU with the flush queue (iommu.strict=0, no
+#             caching-mode): IOVA freed lazily, unmapped at once
+# (default: noiommu, swiotlb, amd and fq; `make kunit-x86_64` boots the machine as
 # defined, which is the iommu profile, runs the suite there and checks it
 # with "mk/phyr_map.sh check iommu LOG").  Each console log
 # (build/logs/phyr_map-PROFILE.log) must pass mk/logcheck.sh and show the
@@ -38,13 +40,14 @@ debug_all="phyr_test_debug_clean phyr_test_debug_map_overlap phyr_test_debug_unm
 declare -A must=(
 	[iommu]="phyr_test_map_linear phyr_test_iommu_map_phyr phyr_test_iommu_map_phyr_fallback phyr_test_iommu_map_phyr_fail phyr_test_map_untrusted phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_seg_iter phyr_test_seg_limits phyr_test_map_no_alloc phyr_test_unmap_remap $debug_all $oracle_all phyr_test_oracle_untrusted phyr_test_iommu_permissions"
 	[noiommu]="phyr_test_map_pages phyr_test_map_identity phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth_p2p phyr_test_seg_iter phyr_test_seg_limits phyr_test_map_no_alloc phyr_test_unmap_remap $debug_all $oracle_all phyr_test_map_swiotlb_overflow"
-	[swiotlb]="phyr_test_map_pages phyr_test_map_bounce phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_sync_for_cpu_window phyr_test_sync_for_device_window phyr_test_unmap_remap phyr_test_seg_limits phyr_test_debug_clean phyr_test_debug_map_overlap phyr_test_debug_sync_outside phyr_test_debug_unbind_leak $oracle_all phyr_test_map_swiotlb_overflow"
+	[swiotlb]="phyr_test_map_pages phyr_test_map_bounce phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_sync_for_cpu_window phyr_test_sync_for_device_window phyr_test_unmap_remap phyr_test_seg_limits phyr_test_debug_clean phyr_test_debug_map_overlap phyr_test_debug_sync_outside phyr_test_debug_unbind_leak ${oracle_all/phyr_test_map_dma_regions /} phyr_test_map_swiotlb_overflow"
 )
 
 # the iommu cases but P2P: the NVMe behind the switch does not probe under
 # QEMU's AMD IOMMU (machine/qemu_x86_64.py), so no CMB is registered
 # (phyr_test_list_p2p_providers has fake P2P memory of its own); with
 # swiotlb (5 GiB of RAM) for the overflow case
+must[fq]="$oracle_all phyr_test_oracle_untrusted phyr_test_iommu_permissions phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_linear phyr_test_map_p2p phyr_test_map_fail_nth phyr_test_unmap_remap $debug_all"
 must[amd]="$(tr ' ' '\n' <<< "${must[iommu]}" | grep -v _p2p | tr '\n' ' ') phyr_test_list_p2p_providers phyr_test_map_swiotlb_overflow"
 
 # check_log PROFILE LOG: the cases a profile must pass (mk/logcheck.sh
@@ -73,7 +76,7 @@ if [ "${1:-}" = bench ]; then
 	# every profile twice, to see how far the ratios move between boots
 	set -- iommu noiommu amd iommu noiommu amd
 fi
-[ $# -gt 0 ] || set -- noiommu swiotlb amd
+[ $# -gt 0 ] || set -- noiommu swiotlb amd fq
 
 bdir=$B/kunit-x86_64
 frags=(phyr.config debug.config phyr_map.config ../selftests/kernel.config
