@@ -6,6 +6,7 @@
 #                  i386 PAE (or one of them: make kunit-x86_64 ...)
 #   make harness   userspace harness checks (tools/testing/phyr)
 #   make check     everything above that tests something; exit != 0 on failure
+#   make check-full make check, then the boots that do not fit its budget
 #   make selftests kselftests from userspace in the test machine
 #   make demo      pin 1 GiB from userspace in the test machine: phyr vs sg
 #   make bench     userspace benchmarks (tools/testing/phyr)
@@ -22,8 +23,10 @@ KUNIT_PROFILES := x86_64 i386 i386-pae
 
 # `make check` runs these steps in order, goes on after a failure, prints a
 # summary and fails if any step failed.  Later steps (selftests, series,
-# gates) are added here.
+# gates) are added here.  `make check-full` runs CHECK_FULL_STEPS after
+# them: the boots that do not fit the 60-minute budget of `make check`.
 CHECK_STEPS := harness kunit
+CHECK_FULL_STEPS :=
 
 # Further targets live in mk/*.mk fragments (they may append to CHECK_STEPS).
 -include $(sort $(wildcard mk/*.mk))
@@ -31,11 +34,11 @@ CHECK_STEPS := harness kunit
 export MAKE
 
 .PHONY: help deps tree kunit $(addprefix kunit-,$(KUNIT_PROFILES)) harness \
-	check demo bench clean distclean
+	check check-full demo bench clean distclean
 
 # Every target: the list above, then the "make ..." lines of each mk/*.mk.
 help:
-	@sed -n '3,14s/^#//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,15s/^#//p' $(firstword $(MAKEFILE_LIST))
 	@sed -n 's/^#\(   make .*\)/\1/p; s/^#\(                .*\)/\1/p' $(sort $(wildcard mk/*.mk))
 
 deps:
@@ -46,6 +49,9 @@ tree: deps
 
 check: deps
 	@mk/steps.sh check $(CHECK_STEPS)
+
+check-full: deps
+	@mk/steps.sh check-full $(CHECK_STEPS) $(CHECK_FULL_STEPS)
 
 kunit: deps
 	@mk/steps.sh kunit $(addprefix kunit-,$(KUNIT_PROFILES))
@@ -74,7 +80,8 @@ clean:
 	@echo "==> clean: build outputs (build/linux-pristine and ccache stay)"
 	rm -rf build/linux build/linux.tmp build/linux-stage build/linux.manifest \
 		build/linux.manifest.new build/.stamp-tree build/logs \
-		$(addprefix build/kunit-,$(KUNIT_PROFILES)) \
+		$(addprefix build/kunit-,$(KUNIT_PROFILES)) build/kunit-arm64 \
+		build/arm64-headers build/arm64-init \
 		build/initramfs-* build/gen_init_cpio
 	-@if [ -f $(HARNESS)/Makefile ]; then $(MAKE) --no-print-directory -C $(HARNESS) clean; fi
 
