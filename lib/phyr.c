@@ -858,9 +858,10 @@ EXPORT_SYMBOL_GPL(phyr_list_append_folio);
 
 /*
  * How many entries of @pages, starting at the first, are physically
- * contiguous memory of one kind and, for ZONE_DEVICE memory, one pgmap; the frame number of the first goes to
- * @pfn.  One comparison per page, whether the pages make up a large folio
- * or are small folios that happen to be adjacent.
+ * contiguous memory of one kind (and, for ZONE_DEVICE memory, of one
+ * pgmap); the frame number of the first goes to @pfn.  One comparison per
+ * page, whether the pages make up a large folio or are small folios that
+ * happen to be adjacent.
  */
 static unsigned long phyr_pages_run(struct page **pages, unsigned long n,
 				    unsigned long *pfn)

@@ -904,6 +904,7 @@ static void phyr_test_map_untrusted(struct kunit *test)
 	struct phyr_map_counters before;
 	struct phyr_dma *map;
 	struct page **pages;
+	phys_addr_t bounce;
 	int ret;
 
 	if (!use_dma_iommu(dev))
@@ -919,10 +920,10 @@ static void phyr_test_map_untrusted(struct kunit *test)
 	ret = phyr_map(dev, pl, map, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
 	if (is_swiotlb_active(dev)) {
 		KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
-		KUNIT_EXPECT_TRUE_MSG(test, swiotlb_find_pool(dev,
-				iommu_iova_to_phys(iommu_get_dma_domain(dev),
-						   dma_at(test, map, PAGE_SIZE, 512))),
-				"the 512-byte range is bounced");
+		bounce = iommu_iova_to_phys(iommu_get_dma_domain(dev),
+					    dma_at(test, map, PAGE_SIZE, 512));
+		KUNIT_EXPECT_TRUE_MSG(test, swiotlb_find_pool(dev, bounce),
+				      "the 512-byte range is bounced");
 		check_translation(test, dev, pl, phyr_dma_list(map));
 		check_edu_roundtrip(test, edu, pl, map, 256);
 		phyr_unmap(map, 0);
@@ -2666,23 +2667,24 @@ struct fake_p2p {
 	struct dev_pagemap pgmap[2];
 };
 
+#ifdef CONFIG_PCI_P2PDMA
 static void fake_p2p_release(void *data)
 {
 	struct fake_p2p *f = data;
 
 	release_resource(&f->res);
 }
+#endif
 
 static struct fake_p2p *fake_p2p_pgmaps(struct kunit *test)
 {
+#ifdef CONFIG_PCI_P2PDMA
 	struct fake_p2p *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	struct device *dev;
 	unsigned int i;
 	void *addr;
 	int ret;
 
-	if (!IS_ENABLED(CONFIG_PCI_P2PDMA))
-		kunit_skip(test, "needs CONFIG_PCI_P2PDMA");
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	f->res.name = "phyr_map_kunit fake p2p";
 	f->res.flags = IORESOURCE_MEM;
@@ -2703,6 +2705,10 @@ static struct fake_p2p *fake_p2p_pgmaps(struct kunit *test)
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, addr);
 	}
 	return f;
+#else
+	kunit_skip(test, "needs CONFIG_PCI_P2PDMA");
+	return NULL;
+#endif
 }
 
 /* The reference mapping of one piece of a range, by the DMA API. */
@@ -3014,6 +3020,7 @@ static void oracle_add(struct kunit *test, struct phyr_list *pl,
 	struct page *page;
 	u32 off, len;
 	void *buf;
+	int ret;
 
 	switch (kind) {
 	case 0:		/* scattered pages */
@@ -3029,8 +3036,9 @@ static void oracle_add(struct kunit *test, struct phyr_list *pl,
 		test_add_action(test, free_folio_action, folio);
 		off = prandom_u32_state(rnd) % 2 ? 0 :
 		      prandom_u32_state(rnd) % folio_size(folio);
-		KUNIT_ASSERT_EQ(test, 0, phyr_list_append_folio(pl, folio, off,
-				folio_size(folio) - off, GFP_KERNEL));
+		ret = phyr_list_append_folio(pl, folio, off,
+					     folio_size(folio) - off, GFP_KERNEL);
+		KUNIT_ASSERT_EQ(test, ret, 0);
 		break;
 	case 2:		/* byte-granular ranges */
 		n = 1 + prandom_u32_state(rnd) % 3;
@@ -3063,9 +3071,7 @@ static void oracle_add(struct kunit *test, struct phyr_list *pl,
 		len = PAGE_SIZE * (1 + prandom_u32_state(rnd) % 4);
 		buf = cmb_alloc(test, len);
 		if (prandom_u32_state(rnd) % 2)
-			KUNIT_ASSERT_EQ(test, 0, phyr_list_append_pages(pl,
-					&(struct page *){ virt_to_page(buf) }, 1,
-					0, PAGE_SIZE, GFP_KERNEL));
+			test_add_page(test, pl, virt_to_page(buf));
 		else
 			test_add_range(test, pl, virt_to_phys(buf), len);
 		break;
@@ -3126,9 +3132,9 @@ static void oracle_run(struct kunit *test, const struct oracle_dev *od,
 			phyr_unmap(map, 0);
 			KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
 			if (use_dma_iommu(dev) && !samples[0].bus)
-				KUNIT_EXPECT_EQ_MSG(test, iommu_iova_to_phys(
-						    iommu_get_dma_domain(dev), first),
-						    0, "seed %#x list %u: IOVA left mapped",
+				KUNIT_EXPECT_EQ_MSG(test,
+						    oracle_target(dev, first), 0,
+						    "seed %#x list %u: IOVA left mapped",
 						    seed, l);
 		}
 		expect_counters(test, &before);
@@ -3478,6 +3484,7 @@ static void phyr_test_list_p2p_providers(struct kunit *test)
 	struct page *pages[4];
 	struct phyr_list *pl;
 	unsigned int flags, i;
+	int ret;
 
 	pl = test_list(test);
 	test_add_range(test, pl, f->res.start + 64, 100);
@@ -3493,10 +3500,10 @@ static void phyr_test_list_p2p_providers(struct kunit *test)
 			    "phyr_list_append() across providers");
 
 	pl = test_list(test);
-	KUNIT_ASSERT_EQ(test, 0, phyr_list_append_p2p(pl, mid - PAGE_SIZE,
-						       PAGE_SIZE, GFP_KERNEL));
-	KUNIT_ASSERT_EQ(test, 0, phyr_list_append_p2p(pl, mid, PAGE_SIZE,
-						       GFP_KERNEL));
+	ret = phyr_list_append_p2p(pl, mid - PAGE_SIZE, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	ret = phyr_list_append_p2p(pl, mid, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 	KUNIT_EXPECT_EQ_MSG(test, phyr_list_nr_ranges(pl), 2UL,
 			    "phyr_list_append_p2p() across providers");
 
