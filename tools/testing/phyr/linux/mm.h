@@ -104,10 +104,12 @@ static inline bool is_zone_device_page(const struct page *page)
 	return page->flags & PG_shim_p2p;
 }
 
+/* Device pages of one pgmap, or both not device pages. */
 static inline bool zone_device_pages_have_same_pgmap(const struct page *a,
 						     const struct page *b)
 {
-	return a->pgmap == b->pgmap;
+	return !((a->flags ^ b->flags) & PG_shim_p2p) &&
+	       (!(a->flags & PG_shim_p2p) || a->pgmap == b->pgmap);
 }
 
 /* Simulated pages have no kernel mapping; nothing may dereference it. */
