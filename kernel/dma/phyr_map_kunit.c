@@ -3040,10 +3040,10 @@ static void oracle_add(struct kunit *test, struct phyr_list *pl,
 					     folio_size(folio) - off, GFP_KERNEL);
 		KUNIT_ASSERT_EQ(test, ret, 0);
 		break;
-	case 2:		/* byte-granular ranges */
+	case 2:		/* byte-granular ranges, some of them below 4 GiB */
 		n = 1 + prandom_u32_state(rnd) % 3;
 		for (i = 0; i < n; i++) {
-			page = alloc_page(GFP_KERNEL);
+			page = alloc_page(GFP_KERNEL | (i % 2 ? GFP_DMA32 : 0));
 			KUNIT_ASSERT_NOT_NULL(test, page);
 			test_add_action(test, free_page_action, page);
 			off = prandom_u32_state(rnd) % PAGE_SIZE;
@@ -3079,9 +3079,10 @@ static void oracle_add(struct kunit *test, struct phyr_list *pl,
 }
 
 /*
- * Map random lists for @od with phyr_map() and with the DMA API and
- * compare: the decision, the translation of every page, real DMA through
- * both when the device is an edu, and what is left after unmapping.
+ * Map random lists for @od with phyr_map(), then with the DMA API, and
+ * compare: the decision and the translation of every place; real DMA
+ * through phyr's mapping when the device is an edu; and that each leaves
+ * nothing behind after unmapping.
  */
 static void oracle_run(struct kunit *test, const struct oracle_dev *od,
 		       u32 seed)
@@ -3428,32 +3429,24 @@ static void phyr_test_map_swiotlb_overflow(struct kunit *test)
 	struct phyr_list *pl = test_list(test);
 	struct phyr_map_counters before;
 	struct dma_debug_provoke p;
-	struct page *page = NULL;
+	dma_addr_t pool = DMA_MAPPING_ERROR;
 	struct sg_table sgt;
 	struct phyr_dma *map;
-	unsigned int i;
-	u64 mask = 0;
+	struct page *page;
+	u64 mask;
 	int ret, ref;
 
 	if (!is_swiotlb_active(dev))
 		kunit_skip(test, "no swiotlb in this boot");
 #ifdef CONFIG_SWIOTLB
-	mask = DMA_BIT_MASK(ilog2(phys_to_dma(dev,
-					      dev->dma_io_tlb_mem->defpool.start)));
+	pool = phys_to_dma(dev, dev->dma_io_tlb_mem->defpool.start);
 #endif
+	/* The largest mask that reaches neither the page nor swiotlb. */
+	page = scattered_pages(test, pl, 1)[0];
+	mask = DMA_BIT_MASK(min(ilog2(phys_to_dma(dev, page_to_phys(page))),
+				ilog2(pool)));
 	if (dma_set_mask_and_coherent(dev, mask))
 		kunit_skip(test, "a DMA mask of %#llx is not supported here", mask);
-	/* A page above the mask, which must be bounced. */
-	for (i = 0; i < 64 && !page; i++) {
-		page = alloc_page(GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, page);
-		test_add_action(test, free_page_action, page);
-		if (page_to_phys(page) <= mask)
-			page = NULL;
-	}
-	if (!page)
-		kunit_skip(test, "no page above the mask %#llx", mask);
-	test_add_range(test, pl, page_to_phys(page), PAGE_SIZE);
 	KUNIT_ASSERT_EQ(test, 0, sg_alloc_table(&sgt, 1, GFP_KERNEL));
 	sg_set_page(sgt.sgl, page, PAGE_SIZE, 0);
 	phyr_map_counters(&before);
