@@ -625,7 +625,7 @@ static int phyr_map_pages(struct phyr_dma *map, enum phyr_map_backend backend,
 	if (phyr_list_has_p2p(map->pl))
 		return -EREMOTEIO;
 	map->backend = backend;
-	map->piece_max = min_t(u64, dma_max_mapping_size(map->dev), SIZE_MAX);
+	map->piece_max = dma_max_mapping_size(map->dev);
 
 	phyr_list_for_each(map->pl, &iter, r) {
 		phys_addr_t phys = r.addr;
