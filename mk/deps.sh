@@ -15,6 +15,8 @@ PKGS=(
 	linux-source-6.12
 	# the test machine and its guest userspace
 	qemu-system-x86 busybox-static
+	# the harness's -m32 builds where the kernel cannot execute i386 binaries
+	qemu-user
 	# the arm64 test machine (mk/arm64.sh; its kernel is built with clang)
 	qemu-system-arm
 	# the RDMA guest's Debian root filesystem (mk/rdma-rootfs.sh)

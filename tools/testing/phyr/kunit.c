@@ -142,6 +142,8 @@ int main(int argc, char **argv)
 	const void *param;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("harness: phys_addr_t %zu bits, unsigned long %zu bits\n",
+	       sizeof(phys_addr_t) * 8, sizeof(unsigned long) * 8);
 	shim_mem_init(MEM_PAGES);
 	for (s = kunit_shim_suites; *s; s++) {
 		for (c = (*s)->test_cases; c->run_case; c++) {
