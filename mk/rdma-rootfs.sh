@@ -13,13 +13,23 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/build
 OUT=$B/rdma-rootfs.cpio
 DIR=$B/rdma-rootfs
-MIRROR=${PHYR_DEBIAN_MIRROR:-$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+# The archive and proxy are the ones apt uses on this machine (its sources
+# and Acquire::http::Proxy), so that the repository names no archive host;
+# MIRROR=URL overrides.
+MIRROR=${MIRROR:-${PHYR_DEBIAN_MIRROR:-$(apt-get indextargets \
+	--format '$(RELEASE) $(REPO_URI)' 'Created-By: Packages' 2>/dev/null |
+	awk '$1 == "bookworm" { print $2; exit }')}}
+if [ -z "${http_proxy:-}" ]; then
+	eval "$(apt-config shell http_proxy Acquire::http::Proxy)"
+	[ -z "${http_proxy:-}" ] || export http_proxy
+fi
 PKGS=kmod,python3,python3-pyverbs,ibverbs-utils,ibverbs-providers,rdmacm-utils,perftest,rdma-core,iproute2,procps
 
 say() { echo "==> rdma-rootfs: $*"; }
 
 [ -s "$OUT" ] && { say "$OUT exists"; exit 0; }
+[ -n "$MIRROR" ] ||
+	{ say "apt has no source for bookworm: set MIRROR=URL of a Debian archive" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { say "debootstrap needs root" >&2; exit 1; }
 command -v debootstrap >/dev/null || { say "debootstrap missing (make deps)" >&2; exit 1; }
 
