@@ -21,12 +21,16 @@ SHELL := /bin/bash
 HARNESS := tools/testing/phyr
 KUNIT_PROFILES := x86_64 i386 i386-pae
 
-# `make check` runs these steps in order, goes on after a failure, prints a
-# summary and fails if any step failed.  Later steps (selftests, series,
-# gates) are added here.  `make check-full` runs CHECK_FULL_STEPS after
-# them: the boots that do not fit the 60-minute budget of `make check`.
-CHECK_STEPS := harness kunit
-CHECK_FULL_STEPS :=
+# `make check` runs two lanes of steps at the same time (mk/steps.sh):
+# CHECK_BUILD_STEPS, the kernel builds and their boots, and CHECK_STEPS,
+# what needs no kernel and the boots of the x86_64 kernel once the first
+# lane has built it.  It goes on after a failure, prints a summary with
+# each step's time, and fails if any step failed.  The mk/*.mk fragments
+# add their steps.  `make check-full` runs CHECK_FULL_STEPS after them:
+# the boots that do not fit the 60-minute budget of `make check`.
+CHECK_BUILD_STEPS := kunit-x86_64 kunit-i386
+CHECK_STEPS := harness rdma-rootfs
+CHECK_FULL_STEPS := kunit-i386-pae
 
 # Further targets live in mk/*.mk fragments (they may append to CHECK_STEPS).
 -include $(sort $(wildcard mk/*.mk))
@@ -48,10 +52,11 @@ tree: deps
 	@mk/tree.sh
 
 check: deps
-	@mk/steps.sh check $(CHECK_STEPS)
+	@mk/steps.sh check $(CHECK_BUILD_STEPS) -- $(CHECK_STEPS)
 
 check-full: deps
-	@mk/steps.sh check-full $(CHECK_STEPS) $(CHECK_FULL_STEPS)
+	@mk/steps.sh check-full $(CHECK_BUILD_STEPS) $(CHECK_FULL_STEPS) -- \
+		$(CHECK_STEPS)
 
 kunit: deps
 	@mk/steps.sh kunit $(addprefix kunit-,$(KUNIT_PROFILES))

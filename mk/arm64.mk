@@ -8,7 +8,7 @@
 # and non-coherent as well); make check-full adds the direct one.
 ARM64_PROFILES := smmuv3 direct
 
-CHECK_STEPS += kunit-arm64-smmuv3
+CHECK_BUILD_STEPS += kunit-arm64-smmuv3
 CHECK_FULL_STEPS += kunit-arm64-direct
 
 .PHONY: kunit-arm64 $(addprefix kunit-arm64-,$(ARM64_PROFILES))

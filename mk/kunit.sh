@@ -12,8 +12,9 @@
 #             build (--build-only builds it), so it is built once.  The
 #             phyr_map suite runs here in the IOMMU profile, checked by
 #             mk/phyr_map.sh check iommu.
-#   i386      kunit's i386 machine, no PAE (32-bit phys_addr_t), UBSAN
-#   i386-pae  same with HIGHMEM64G (64-bit phys_addr_t), 5 GiB RAM, UBSAN
+#   i386      kunit's i386 machine, no PAE (32-bit phys_addr_t), UBSAN,
+#             no ACPI, block layer or VT (machine/kunit/i386.config)
+#   i386-pae  same with HIGHMEM64G (64-bit phys_addr_t), 5 GiB RAM
 # Env: JOBS (2), TIMEOUT (seconds for the boot, 600), KUNIT_SUITES (suites
 # that must have run; default: all of ours in the kernel), KUNIT_EXTRA_ARGS (more kunit.py args),
 # LOG_TAG (suffix of the saved log names).
@@ -43,13 +44,15 @@ main() {
 		;;
 	i386)
 		qemu_config=$M/qemu_i386.py
-		frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config")
+		frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config"
+		       "$M/kunit/i386.config")
 		initrd=
 		suites="phyr phyr_storage"
 		;;
 	i386-pae)
 		qemu_config=$M/qemu_i386_pae.py
-		frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config")
+		frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config"
+		       "$M/kunit/i386.config")
 		initrd=
 		suites="phyr phyr_storage"
 		;;

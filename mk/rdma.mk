@@ -5,6 +5,8 @@
 #                       RDMA WRITE/READ between two 1 GiB MRs (production
 #                       kernel), rxe and siw
 #   make rdma-check     tools + pyverbs' MR-related part (in make check)
+#   make rdma-rootfs    the guest's Debian root filesystem (debootstrap,
+#                       once; make check makes it while a kernel builds)
 #   make rdma-pristine  the same on pristine 6.12 (production config):
 #                       writes machine/rdma/pyverbs-pristine.txt
 #   make bench-rdma     MR registration time and memory, pristine vs phyr
@@ -12,7 +14,10 @@
 #                       (allmodconfig), x86_64 and i386: no warnings
 CHECK_STEPS += rdma-check
 
-.PHONY: rdma rdma-check rdma-pristine rdma-build
+.PHONY: rdma rdma-check rdma-pristine rdma-build rdma-rootfs
+
+rdma-rootfs: deps
+	@mk/rdma-rootfs.sh
 
 # bigmr on the production kernel: on the debug kernel rxe's requester
 # outruns its responder by so much on a 64 MiB RDMA WRITE that the queued
