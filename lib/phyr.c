@@ -709,7 +709,8 @@ static noinline int phyr_append_slow(struct phyr_list *pl, phys_addr_t addr,
 	}
 	if (pl->nr_ranges && addr && addr == pl->last_end &&
 	    flags == phyr_last(pl, &last) &&
-	    (!(flags & PHYR_RANGE_P2P) || phyr_p2p_joins(addr)))
+	    (!(flags & PHYR_RANGE_P2P) || pl->flags & PHYR_LIST_DMA ||
+	     phyr_p2p_joins(addr)))
 		return phyr_grow_last(pl, &last, len, flags, gfp);
 	return phyr_push(pl, addr, len, flags, gfp);
 }
@@ -822,6 +823,49 @@ int phyr_list_append_p2p(struct phyr_list *pl, phys_addr_t addr, u64 len,
 	return __phyr_list_append(pl, addr, len, PHYR_RANGE_P2P, gfp);
 }
 EXPORT_SYMBOL_GPL(phyr_list_append_p2p);
+
+/**
+ * phyr_list_append_dma() - Add a range of DMA addresses to a DMA list.
+ * @pl: List of DMA ranges: empty, or made by this function.
+ * @addr: DMA address of the first byte.
+ * @len: Number of bytes.
+ * @bus_addr: @addr is a PCI bus address of peer-to-peer memory, which
+ *	no IOMMU translates.
+ * @gfp: Memory allocation flags.
+ *
+ * For the DMA mapping code, which builds the DMA list of a mapping.  A DMA
+ * address is never looked up as memory: an IOVA or a bus address can equal
+ * the CPU address of an unrelated page.  A range is stored as peer-to-peer
+ * memory if and only if @bus_addr says so, and bus address ranges merge
+ * with each other as other ranges do.  @pl is marked %PHYR_LIST_DMA.
+ *
+ * Context: Any context that @gfp allows.  The caller must serialise
+ * changes to @pl against each other and against readers.
+ * Return: 0 on success, -EINVAL if @pl holds CPU ranges, -EOVERFLOW if
+ * @addr does not fit in a phys_addr_t, or an errno as for
+ * phyr_list_append().  On error, @pl is left as it was.
+ */
+int phyr_list_append_dma(struct phyr_list *pl, dma_addr_t addr, u64 len,
+			 bool bus_addr, gfp_t gfp)
+{
+	int ret;
+
+	if (WARN_ON_ONCE(!phyr_list_empty(pl) && !(pl->flags & PHYR_LIST_DMA)))
+		return -EINVAL;
+	if ((dma_addr_t)(phys_addr_t)addr != addr)
+		return -EOVERFLOW;
+	ret = phyr_check_range(pl, addr, len);
+	if (ret)
+		return ret;
+	/* Set first: merging looks at it. */
+	pl->flags |= PHYR_LIST_DMA;
+	ret = __phyr_list_append(pl, addr, len, bus_addr ? PHYR_RANGE_P2P : 0,
+				 gfp);
+	if (ret && phyr_list_empty(pl))
+		pl->flags &= ~PHYR_LIST_DMA;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(phyr_list_append_dma);
 
 /**
  * phyr_list_append_folio() - Add part of a folio to a list.

@@ -141,7 +141,8 @@ static int phyr_iommu_flush_run(struct phyr_dma *map, struct phyr *run,
 
 	if (!run->len)
 		return 0;
-	ret = phyr_list_append(&map->list, run->addr, run->len, gfp);
+	ret = phyr_list_append_dma(&map->list, run->addr, run->len, false,
+				   gfp);
 	if (!ret)
 		run->len = 0;
 	return ret;
@@ -238,10 +239,10 @@ static int phyr_iommu_walk(struct phyr_dma *map, dma_addr_t iova,
 		    PCI_P2PDMA_MAP_BUS_ADDR) {
 			ret = phyr_iommu_flush_run(map, run, gfp);
 			if (!ret)
-				ret = phyr_list_append_p2p(&map->list,
+				ret = phyr_list_append_dma(&map->list,
 							   r.addr +
 							   p2p_state->bus_off,
-							   r.len, gfp);
+							   r.len, true, gfp);
 			if (ret)
 				return ret;
 			continue;
@@ -339,6 +340,9 @@ int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
 	phyr_count_iova(lo.iova_len);
 	map->iova = iova;
 	map->iova_len = lo.iova_len;
+	/* Recorded for unmap, which then skips the bus addresses slot by slot. */
+	if (lo.bus_addr)
+		map->flags |= PHYR_DMA_BUS_ADDR;
 
 	if (!lo.bus_addr) {
 		/* Every range takes IOVA: one pass over the page table. */
@@ -358,9 +362,9 @@ int iommu_dma_map_phyr(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
 		/* One DMA range: no need to look at the others. */
 		phyr_iter_init(&iter, map->pl);
 		phyr_iter_next(&iter, &first);
-		ret = phyr_list_append(&map->list,
-				       iova + iova_offset(iovad, first.addr),
-				       phyr_list_length(map->pl), gfp);
+		ret = phyr_list_append_dma(&map->list,
+					   iova + iova_offset(iovad, first.addr),
+					   phyr_list_length(map->pl), false, gfp);
 	} else {
 		ret = phyr_iommu_walk(map, iova, &run, !whole, prot, &lo.p2p,
 				      attrs, gfp);
@@ -415,7 +419,7 @@ void iommu_dma_unmap_phyr(struct phyr_dma *map)
 		return;
 	iommu_iotlb_gather_init(&gather);
 	gather.queued = iommu_dma_fq_enabled(domain);
-	if (phyr_list_has_p2p(&map->list)) {
+	if (map->flags & PHYR_DMA_BUS_ADDR) {
 		phyr_iommu_unmap_slots(domain, iovad, &map->list, &gather);
 	} else {
 		/* Without bus addresses, the slots fill the allocation. */

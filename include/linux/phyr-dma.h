@@ -47,6 +47,7 @@ struct phyr_dma {
 #define PHYR_DMA_MAPPED		BIT(0)	/* between phyr_map() and phyr_unmap() */
 #define PHYR_DMA_IDENTITY	BIT(1)	/* the DMA ranges are the input list */
 #define PHYR_DMA_BOUNCED	BIT(2)	/* swiotlb holds part of the data */
+#define PHYR_DMA_BUS_ADDR	BIT(3)	/* some DMA ranges are P2P bus addresses */
 
 int __must_check phyr_map(struct device *dev, const struct phyr_list *pl,
 			  struct phyr_dma *map, enum dma_data_direction dir,

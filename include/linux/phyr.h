@@ -188,6 +188,9 @@ int __must_check phyr_list_append(struct phyr_list *pl, phys_addr_t addr,
 				  u64 len, gfp_t gfp);
 int __must_check phyr_list_append_p2p(struct phyr_list *pl, phys_addr_t addr,
 				      u64 len, gfp_t gfp);
+/* For the DMA mapping code, which builds DMA lists. */
+int __must_check phyr_list_append_dma(struct phyr_list *pl, dma_addr_t addr,
+				      u64 len, bool bus_addr, gfp_t gfp);
 int __must_check phyr_list_append_folio(struct phyr_list *pl,
 					struct folio *folio, size_t offset,
 					size_t len, gfp_t gfp);

@@ -240,15 +240,13 @@ static bool phyr_piece_next(struct phyr_piece_iter *pi, struct phyr_piece *p)
 	for (phyr_piece_init(pi, map, dma, offset, len);		\
 	     phyr_piece_next(pi, p);)
 
-/* Add a DMA range to a mapping; bus addresses never merge with others. */
+/* Add a DMA range to a mapping; bus addresses merge only with each other. */
 static int phyr_map_add(struct phyr_dma *map, dma_addr_t addr, u64 len,
 			bool bus_addr, gfp_t gfp)
 {
-	if ((dma_addr_t)(phys_addr_t)addr != addr)
-		return -EOVERFLOW;
 	if (bus_addr)
-		return phyr_list_append_p2p(&map->list, addr, len, gfp);
-	return phyr_list_append(&map->list, addr, len, gfp);
+		map->flags |= PHYR_DMA_BUS_ADDR;
+	return phyr_list_append_dma(&map->list, addr, len, bus_addr, gfp);
 }
 
 /* Cache maintenance for a range; arch_sync_* take a size_t. */
@@ -996,11 +994,9 @@ int phyr_list_import_sgtable_dma(struct phyr_list *pl,
 			from = max(pos, offset);
 			to = min(seg_end, end);
 			addr += from - pos;
-			if ((dma_addr_t)(phys_addr_t)addr != addr) {
-				ret = -EOVERFLOW;
-				break;
-			}
-			ret = phyr_list_append(pl, addr, to - from, gfp);
+			ret = phyr_list_append_dma(pl, addr, to - from,
+						   sg_dma_is_bus_address(sg),
+						   gfp);
 			if (ret)
 				break;
 		}

@@ -44,6 +44,7 @@
 #include <linux/ioport.h>
 #include <linux/iommu.h>
 #include <linux/iommu-dma.h>
+#include <linux/iova.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/moduleparam.h>
@@ -1845,6 +1846,272 @@ static void phyr_test_import_sgtable(struct kunit *test)
 	}
 }
 
+/*
+ * A DMA address is never looked up as memory.  A DMA range whose address
+ * equals the CPU address of a P2P page is host memory all the same: made
+ * by the direct backend through a bus offset, or imported from an
+ * sg_table.  Only a range that is said to hold a bus address (imported
+ * with SG_DMA_BUS_ADDRESS) is P2P.
+ */
+static void phyr_test_dma_addr_not_p2p(struct kunit *test)
+{
+	struct device *dev = test_direct_dev(test);
+	struct phyr_list dl = PHYR_LIST_INIT;
+	struct phyr_map_counters before;
+	struct bus_dma_region *regions;
+	struct phyr_list *pl;
+	struct phyr_dma *map;
+	struct sg_table sgt;
+	unsigned int flags;
+	struct page *page;
+	phys_addr_t cmb;
+	struct phyr r;
+
+	cmb = virt_to_phys(cmb_alloc(test, PAGE_SIZE));
+	KUNIT_ASSERT_TRUE(test, is_pci_p2pdma_page(pfn_to_page(PHYS_PFN(cmb))));
+
+	if (!is_swiotlb_force_bounce(dev)) {
+		/* A host page that the device sees at the CMB's address. */
+		page = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		test_add_action(test, free_page_action, page);
+		/* Freed with the device, by the driver core. */
+		regions = kcalloc(2, sizeof(*regions), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, regions);
+		regions[0] = (struct bus_dma_region) {
+			.cpu_start = page_to_phys(page), .dma_start = cmb,
+			.size = PAGE_SIZE,
+		};
+		dev->dma_range_map = regions;
+		pl = test_list(test);
+		test_add_range(test, pl, page_to_phys(page), PAGE_SIZE);
+		phyr_map_counters(&before);
+
+		map = test_map_state(test);
+		test_map(test, dev, pl, map, DMA_TO_DEVICE);
+		r = range_at(phyr_dma_list(map), 0, &flags);
+		KUNIT_EXPECT_EQ(test, (u64)r.addr, (u64)cmb);
+		KUNIT_EXPECT_FALSE_MSG(test, flags & PHYR_RANGE_P2P,
+				       "direct: a DMA address classified as P2P");
+		KUNIT_EXPECT_FALSE(test, phyr_list_has_p2p(phyr_dma_list(map)));
+		phyr_unmap(map, 0);
+		expect_counters(test, &before);
+	}
+
+	KUNIT_ASSERT_EQ(test, 0, sg_alloc_table(&sgt, 1, GFP_KERNEL));
+	sg_dma_address(sgt.sgl) = cmb;
+	sg_dma_len(sgt.sgl) = PAGE_SIZE;
+	sgt.nents = 1;
+	KUNIT_EXPECT_EQ(test, 0, phyr_list_import_sgtable_dma(&dl, &sgt, 0,
+							      PAGE_SIZE,
+							      GFP_KERNEL));
+	r = range_at(&dl, 0, &flags);
+	KUNIT_EXPECT_EQ(test, (u64)r.addr, (u64)cmb);
+	KUNIT_EXPECT_FALSE_MSG(test, flags & PHYR_RANGE_P2P,
+			       "import: a DMA address classified as P2P");
+	phyr_list_destroy(&dl);
+	/* The exporter's word is what counts. */
+	sg_dma_mark_bus_address(sgt.sgl);
+	KUNIT_EXPECT_EQ(test, 0, phyr_list_import_sgtable_dma(&dl, &sgt, 0,
+							      PAGE_SIZE,
+							      GFP_KERNEL));
+	range_at(&dl, 0, &flags);
+	KUNIT_EXPECT_TRUE(test, flags & PHYR_RANGE_P2P);
+	phyr_list_destroy(&dl);
+	sg_free_table(&sgt);
+}
+
+#if IS_ENABLED(CONFIG_IOMMU_DMA_PHYR)
+/*
+ * IOVA space of a domain filled with reservations, all but a hole, so
+ * that the next allocation of the hole's size lands in it; and what
+ * test_iova_restore() puts back.
+ */
+struct test_iova_fill {
+	struct iova_domain *iovad;
+	struct device *dev;
+	bool pci_32bit_workaround;
+	bool window;			/* a reservation was lifted */
+	unsigned long window_lo, window_hi;
+	unsigned int nr;
+	struct iova *res[64];
+};
+
+/* Reserve every free page frame of [@lo, @hi]. */
+static void test_iova_reserve_free(struct kunit *test,
+				   struct test_iova_fill *f,
+				   unsigned long lo, unsigned long hi)
+{
+	unsigned long pfn = lo, end, taken_to, flags;
+	struct rb_node *node;
+	struct iova *iova;
+
+	while (pfn <= hi) {
+		end = hi;
+		taken_to = 0;
+		spin_lock_irqsave(&f->iovad->iova_rbtree_lock, flags);
+		/* The tree is sorted by pfn_lo; its nodes do not overlap. */
+		for (node = rb_first(&f->iovad->rbroot); node;
+		     node = rb_next(node)) {
+			iova = rb_entry(node, struct iova, node);
+			if (iova->pfn_hi < pfn)
+				continue;
+			if (iova->pfn_lo <= pfn)
+				taken_to = iova->pfn_hi;
+			else
+				end = min(end, iova->pfn_lo - 1);
+			break;
+		}
+		spin_unlock_irqrestore(&f->iovad->iova_rbtree_lock, flags);
+		if (taken_to) {
+			if (taken_to >= hi)
+				return;
+			pfn = taken_to + 1;
+			continue;
+		}
+		KUNIT_ASSERT_LT(test, f->nr, ARRAY_SIZE(f->res));
+		f->res[f->nr] = reserve_iova(f->iovad, pfn, end);
+		KUNIT_ASSERT_NOT_NULL(test, f->res[f->nr]);
+		f->nr++;
+		if (end >= hi)
+			return;
+		pfn = end + 1;
+	}
+}
+
+static void test_iova_restore(void *data)
+{
+	struct test_iova_fill *f = data;
+
+	while (f->nr)
+		__free_iova(f->iovad, f->res[--f->nr]);
+	if (f->window)
+		reserve_iova(f->iovad, f->window_lo, f->window_hi);
+	f->window = false;
+	f->dev->iommu->pci_32bit_workaround = f->pci_32bit_workaround;
+}
+
+/*
+ * Make [@pfn, @pfn + @nr) the only free IOVA page frames of @dev's domain
+ * up to @limit_pfn.  The reservation that covers @pfn (the PCI window
+ * that holds the P2P page) is lifted until the test ends.
+ */
+static void test_iova_force(struct kunit *test, struct device *dev,
+			    unsigned long pfn, unsigned long nr,
+			    unsigned long limit_pfn)
+{
+	struct iommu_domain *domain = iommu_get_dma_domain(dev);
+	struct test_iova_fill *f;
+	struct iova *iova;
+	unsigned long i;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->iovad = iommu_dma_iovad(domain);
+	f->dev = dev;
+	f->pci_32bit_workaround = dev->iommu->pci_32bit_workaround;
+	test_add_action(test, test_iova_restore, f);
+	iova = find_iova(f->iovad, pfn);
+	if (iova) {
+		f->window_lo = iova->pfn_lo;
+		f->window_hi = iova->pfn_hi;
+		f->window = true;
+		__free_iova(f->iovad, iova);
+	}
+	for (i = 0; i < nr; i++)
+		if (find_iova(f->iovad, pfn + i))
+			kunit_skip(test, "IOVA page frame %#lx is in use",
+				   pfn + i);
+	test_iova_reserve_free(test, f, f->iovad->start_pfn, pfn - 1);
+	test_iova_reserve_free(test, f, pfn + nr, limit_pfn);
+}
+
+#define IOVA_TEST_ORDER	6	/* above what the IOVA rcache holds */
+
+static void free_iova_test_pages(void *page)
+{
+	__free_pages(page, IOVA_TEST_ORDER);
+}
+
+/*
+ * An IOVA that equals the CPU address of a P2P page is an IOVA: the
+ * mapping is host memory, and unmapping it clears every page of it from
+ * the IOMMU page table, so that a second mapping at that IOVA maps anew.
+ * The IOVA is forced there by filling the rest of the domain's IOVA
+ * space with reservations.
+ */
+static void phyr_test_iova_at_p2p_page(struct kunit *test)
+{
+	const unsigned long nr = 1UL << IOVA_TEST_ORDER;
+	struct phyr_map_edu *edu = need_edu(test, &env.sw);
+	struct device *dev = &edu->pdev->dev;
+	struct phyr_list *pl = test_list(test);
+	struct phyr_map_counters before;
+	struct iommu_domain *domain;
+	struct iova_domain *iovad;
+	phys_addr_t target;
+	struct phyr_dma *map;
+	unsigned int flags, round;
+	struct page *pages;
+	struct phyr r;
+	u64 i;
+
+	if (!use_dma_iommu(dev))
+		kunit_skip(test, "the edu has no IOMMU in this boot");
+	domain = iommu_get_dma_domain(dev);
+	iovad = iommu_dma_iovad(domain);
+	KUNIT_ASSERT_EQ(test, iova_shift(iovad), PAGE_SHIFT);
+	/* A CMB page on which an IOVA of nr pages, so aligned, can start. */
+	target = ALIGN(virt_to_phys(cmb_alloc(test, 2 * nr * PAGE_SIZE)),
+		       nr * PAGE_SIZE);
+	KUNIT_ASSERT_TRUE(test,
+			  is_pci_p2pdma_page(pfn_to_page(PHYS_PFN(target))));
+	if (target + nr * PAGE_SIZE - 1 > domain->geometry.aperture_end)
+		kunit_skip(test, "the CMB lies above the IOMMU's aperture");
+
+	pages = alloc_pages(GFP_KERNEL, IOVA_TEST_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	test_add_action(test, free_iova_test_pages, pages);
+	test_add_range(test, pl, page_to_phys(pages), nr * PAGE_SIZE);
+	test_iova_force(test, dev, PHYS_PFN(target), nr,
+			domain->geometry.aperture_end >> PAGE_SHIFT);
+	phyr_map_counters(&before);
+
+	/* Twice: the second mapping finds the IOVA as the first left it. */
+	for (round = 0; round < 2; round++) {
+		map = test_map_state(test);
+		test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
+		r = range_at(phyr_dma_list(map), 0, &flags);
+		KUNIT_ASSERT_EQ_MSG(test, (u64)r.addr, (u64)target,
+				    "round %u: the IOVA was not forced", round);
+		KUNIT_EXPECT_FALSE_MSG(test, flags & PHYR_RANGE_P2P,
+				       "an IOVA classified as P2P");
+		for (i = 0; i < nr; i++)
+			if (iommu_iova_to_phys(domain, target + i * PAGE_SIZE) !=
+			    page_to_phys(pages) + i * PAGE_SIZE)
+				break;
+		KUNIT_EXPECT_EQ_MSG(test, i, (u64)nr,
+				    "round %u: page %llu is not mapped to its page",
+				    round, i);
+		phyr_unmap(map, 0);
+		KUNIT_EXPECT_EQ_MSG(test,
+				    iova_mapped_pages(domain, target,
+						      nr * PAGE_SIZE), 0UL,
+				    "round %u: unmapped IOVA still translates",
+				    round);
+		/* A flush queue frees the IOVA later: no second round. */
+		if (iommu_dma_fq_enabled(domain))
+			break;
+	}
+	expect_counters(test, &before);
+}
+#else
+static void phyr_test_iova_at_p2p_page(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_IOMMU_DMA_PHYR");
+}
+#endif
+
 static void phyr_test_map_no_alloc(struct kunit *test)
 {
 	struct phyr_map_edu *edu = need_edu(test, &env.sw);
@@ -2285,6 +2552,8 @@ static struct kunit_case phyr_map_test_cases[] = {
 	KUNIT_CASE(phyr_test_seg_iter),
 	KUNIT_CASE(phyr_test_seg_limits),
 	KUNIT_CASE(phyr_test_import_sgtable),
+	KUNIT_CASE(phyr_test_dma_addr_not_p2p),
+	KUNIT_CASE(phyr_test_iova_at_p2p_page),
 	KUNIT_CASE(phyr_test_map_linear),
 	KUNIT_CASE(phyr_test_iommu_map_phyr),
 	KUNIT_CASE(phyr_test_iommu_map_phyr_fallback),

@@ -655,6 +655,87 @@ static int t_eoverflow(void)
 	return ret;
 }
 
+/* The range at index @n of @pl and its flags; false if there is none. */
+static bool nth_range(const struct phyr_list *pl, unsigned long n,
+		      struct phyr *r, unsigned int *flags)
+{
+	struct phyr_iter iter;
+
+	phyr_iter_init(&iter, pl);
+	do {
+		if (!phyr_iter_next(&iter, r))
+			return false;
+	} while (n--);
+	*flags = iter.flags;
+	return true;
+}
+
+/*
+ * phyr_list_append_dma() never looks a DMA address up as memory: a range
+ * at the address of a P2P page is not P2P, a bus address is whatever its
+ * address, each merges with its own kind only, and a failure leaves the
+ * list as it was, not marked as a DMA list.
+ */
+static int t_append_dma(void)
+{
+	const phys_addr_t p2p = PFN_PHYS(SHIM_PFN_OFFSET + 3 * (MEM_PAGES / 4));
+	const phys_addr_t host = PFN_PHYS(SHIM_PFN_OFFSET + 8);
+	DEFINE_PHYR_LIST(pl);
+	unsigned int flags;
+	struct phyr r;
+	int ret;
+
+	if (!pfn_valid(PHYS_PFN(p2p)) ||
+	    !is_pci_p2pdma_page(pfn_to_page(PHYS_PFN(p2p))))
+		return -1;
+	/* Failures first: the list stays empty and unmarked. */
+	if (phyr_list_append_dma(&pl, p2p, 0, false, GFP_KERNEL) != -EINVAL ||
+	    (sizeof(phys_addr_t) < sizeof(dma_addr_t) &&
+	     phyr_list_append_dma(&pl, (dma_addr_t)-1, 1, false,
+				  GFP_KERNEL) != -EOVERFLOW) ||
+	    pl.flags)
+		return -1;
+	if (phyr_list_append_dma(&pl, p2p, PAGE_SIZE, false, GFP_KERNEL) ||
+	    phyr_list_append_dma(&pl, p2p + PAGE_SIZE, PAGE_SIZE, false,
+				 GFP_KERNEL) ||
+	    !(pl.flags & PHYR_LIST_DMA) || phyr_list_has_p2p(&pl))
+		return -1;
+	/* A bus address, next to the last range: a range of its own. */
+	if (phyr_list_append_dma(&pl, p2p + 2 * PAGE_SIZE, PAGE_SIZE, true,
+				 GFP_KERNEL) ||
+	    phyr_list_append_dma(&pl, p2p + 3 * PAGE_SIZE, PAGE_SIZE, true,
+				 GFP_KERNEL) ||
+	    phyr_list_append_dma(&pl, host, PAGE_SIZE, true, GFP_KERNEL) ||
+	    phyr_list_nr_ranges(&pl) != 3 || !phyr_list_has_p2p(&pl))
+		return -1;
+	if (!nth_range(&pl, 0, &r, &flags) || r.addr != p2p ||
+	    r.len != 2 * PAGE_SIZE || flags ||
+	    !nth_range(&pl, 1, &r, &flags) || r.addr != p2p + 2 * PAGE_SIZE ||
+	    r.len != 2 * PAGE_SIZE || flags != PHYR_RANGE_P2P ||
+	    !nth_range(&pl, 2, &r, &flags) || r.addr != host ||
+	    flags != PHYR_RANGE_P2P)
+		return -1;
+	/* Only a DMA list, or an empty one, takes DMA ranges. */
+	phyr_list_destroy(&pl);
+	if (phyr_list_append(&pl, host, PAGE_SIZE, GFP_KERNEL) ||
+	    phyr_list_append_dma(&pl, p2p, PAGE_SIZE, false, GFP_KERNEL) !=
+	    -EINVAL || pl.flags & PHYR_LIST_DMA ||
+	    phyr_list_nr_ranges(&pl) != 1)
+		return -1;
+	phyr_list_destroy(&pl);
+	/* An allocation that fails: the list stays as it was. */
+	if (phyr_list_append_dma(&pl, host, PAGE_SIZE, false, GFP_KERNEL))
+		return -1;
+	shim_fail_all();
+	ret = phyr_list_append_dma(&pl, p2p, PAGE_SIZE, false, GFP_KERNEL);
+	shim_fail_off();
+	if (ret != -ENOMEM || phyr_list_nr_ranges(&pl) != 1 ||
+	    phyr_list_length(&pl) != PAGE_SIZE || !(pl.flags & PHYR_LIST_DMA))
+		return -1;
+	phyr_list_destroy(&pl);
+	return shim_live_allocs ? -1 : 0;
+}
+
 /* Ranges on both sides of every limit of the entry forms. */
 static int t_forms(void)
 {
@@ -1095,6 +1176,7 @@ static const struct {
 	{ "merge", t_merge },
 	{ "einval", t_einval },
 	{ "eoverflow", t_eoverflow },
+	{ "append_dma", t_append_dma },
 	{ "forms", t_forms },
 	{ "grow", t_grow },
 	{ "top", t_top },
