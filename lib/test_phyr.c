@@ -21,7 +21,11 @@
 #include <linux/phyr-dma.h>
 #include <linux/phyr-pin.h>
 #include <linux/phyr.h>
+#include <linux/random.h>
 #include <linux/scatterlist.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/siphash.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -44,6 +48,11 @@
  * be made to copy a pattern through the phyr mapping.  Closing the file
  * unmaps and unpins whatever it still holds.
  *
+ * The pins are charged to the opener's pinned_vm against RLIMIT_MEMLOCK,
+ * as ib_umem_get() charges them.  Memory pinned without
+ * PHYR_TEST_PIN_WRITE is mapped DMA_TO_DEVICE and never written, by the
+ * CPU or the edu.
+ *
  * Apart from that state, PHYR_TEST_IOC_EXAMPLE runs the example of
  * Documentation/core-api/phyr.rst, phyr_test_example(), or its
  * scatterlist equivalent on a user buffer.
@@ -54,7 +63,6 @@
  * few places of the buffer rather than all of it.
  */
 
-#define PHYR_TEST_DIR		DMA_BIDIRECTIONAL
 /*
  * The sg_table maps the same pages a second time, only to be timed: the
  * device never uses it, and DMA-API debugging objects to two writable
@@ -81,6 +89,8 @@ struct phyr_test_file {
 	struct mutex lock;	/* everything below */
 	bool pinned;
 	bool dirty;		/* pinned for write */
+	struct mm_struct *mm;	/* charged for the pins, while pinned */
+	unsigned long charged;	/* pages in mm->pinned_vm */
 	bool has_sgt;
 	struct phyr_list pl;
 	struct sg_append_table sgt;
@@ -235,18 +245,22 @@ static void phyr_test_classify(const struct phyr_list *pl, u64 *class)
  * A digest of the ranges of @pl, in order, so that userspace can tell
  * that a list did not change.
  */
+/*
+ * Keyed with a random key of this boot: equal lists hash alike, but the
+ * hash of a one-page pin cannot be searched back to the physical address,
+ * which /proc/PID/pagemap hides from unprivileged users.
+ */
+static siphash_key_t phyr_test_hash_key;
+
 static u64 phyr_test_hash(const struct phyr_list *pl)
 {
-	const u64 prime = 0x100000001b3ULL;
 	struct phyr_iter iter;
-	u64 hash = 0xcbf29ce484222325ULL;
 	struct phyr r;
+	u64 hash = 0;
 
-	phyr_list_for_each(pl, &iter, r) {
-		hash = (hash ^ r.addr) * prime;
-		hash = (hash ^ r.len) * prime;
-		hash = (hash ^ iter.flags) * prime;
-	}
+	phyr_list_for_each(pl, &iter, r)
+		hash = siphash_3u64(hash ^ r.addr, r.len, iter.flags,
+				    &phyr_test_hash_key);
 	return hash;
 }
 
@@ -334,10 +348,54 @@ static int phyr_test_pin_sgt(struct phyr_test_file *tf, unsigned long start,
 	return ret;
 }
 
+/* Memory pinned read-only is only ever read, by the device too. */
+static enum dma_data_direction phyr_test_dir(const struct phyr_test_file *tf)
+{
+	return tf->dirty ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
+}
+
+/*
+ * Charge @npages to the caller's pinned_vm, within RLIMIT_MEMLOCK unless
+ * it has CAP_IPC_LOCK, as ib_umem_get() does; the file keeps the mm for
+ * phyr_test_uncharge().
+ */
+static int phyr_test_charge(struct phyr_test_file *tf, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct mm_struct *mm = current->mm;
+	s64 pinned;
+
+	if (tf->mm && tf->mm != mm)
+		return -EINVAL;
+	pinned = atomic64_add_return(npages, &mm->pinned_vm);
+	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(npages, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	if (!tf->mm) {
+		mmgrab(mm);
+		tf->mm = mm;
+	}
+	tf->charged += npages;
+	return 0;
+}
+
+static void phyr_test_uncharge(struct phyr_test_file *tf,
+			       unsigned long npages)
+{
+	atomic64_sub(npages, &tf->mm->pinned_vm);
+	tf->charged -= npages;
+	if (!tf->charged) {
+		mmdrop(tf->mm);
+		tf->mm = NULL;
+	}
+}
+
 static int phyr_test_pin(struct phyr_test_file *tf, void __user *uarg)
 {
 	unsigned int gup_flags = 0;
 	struct phyr_test_pin arg;
+	unsigned long npages;
 	u64 t0;
 	int ret;
 
@@ -371,11 +429,20 @@ static int phyr_test_pin(struct phyr_test_file *tf, void __user *uarg)
 	if (arg.flags & PHYR_TEST_PIN_P2P)
 		gup_flags |= FOLL_PCI_P2PDMA;
 
+	/* The sg_table pins the same pages once more, and is charged alike. */
+	npages = ((arg.addr + (arg.len - 1)) >> PAGE_SHIFT) -
+		 (arg.addr >> PAGE_SHIFT) + 1;
+	if (arg.flags & PHYR_TEST_PIN_SGT)
+		npages *= 2;
+	ret = phyr_test_charge(tf, npages);
+	if (ret)
+		return ret;
+
 	/* Appends to the list when it holds ranges already. */
 	t0 = ktime_get_ns();
 	ret = phyr_pin_user(&tf->pl, arg.addr, arg.len, gup_flags);
 	if (ret)
-		return ret;
+		goto out_uncharge;
 	tf->stats.pin_ns = ktime_get_ns() - t0;
 	if (arg.flags & PHYR_TEST_PIN_APPEND)
 		return 0;
@@ -385,7 +452,7 @@ static int phyr_test_pin(struct phyr_test_file *tf, void __user *uarg)
 		ret = phyr_test_pin_sgt(tf, arg.addr, arg.len, gup_flags);
 		if (ret) {
 			phyr_unpin_user(&tf->pl, false);
-			return ret;
+			goto out_uncharge;
 		}
 		tf->stats.sgt_pin_ns = ktime_get_ns() - t0;
 		tf->has_sgt = true;
@@ -393,6 +460,10 @@ static int phyr_test_pin(struct phyr_test_file *tf, void __user *uarg)
 	tf->pinned = true;
 	tf->dirty = arg.flags & PHYR_TEST_PIN_WRITE;
 	return 0;
+
+out_uncharge:
+	phyr_test_uncharge(tf, npages);
+	return ret;
 }
 
 static int phyr_test_stats(struct phyr_test_file *tf, void __user *uarg)
@@ -437,7 +508,7 @@ static int phyr_test_map_sgt(struct phyr_test_file *tf, struct device *dev)
 	u64 t0 = ktime_get_ns();
 	int ret;
 
-	ret = dma_map_sgtable(dev, &tf->sgt.sgt, PHYR_TEST_DIR,
+	ret = dma_map_sgtable(dev, &tf->sgt.sgt, phyr_test_dir(tf),
 			      PHYR_TEST_SGT_ATTRS);
 	if (ret)
 		return ret;
@@ -450,7 +521,7 @@ static void phyr_test_unmap_sgt(struct phyr_test_file *tf, struct device *dev)
 {
 	u64 t0 = ktime_get_ns();
 
-	dma_unmap_sgtable(dev, &tf->sgt.sgt, PHYR_TEST_DIR,
+	dma_unmap_sgtable(dev, &tf->sgt.sgt, phyr_test_dir(tf),
 			  PHYR_TEST_SGT_ATTRS);
 	tf->stats.sgt_unmap_ns = ktime_get_ns() - t0;
 	tf->sgt_mapped = false;
@@ -485,7 +556,8 @@ static int phyr_test_map(struct phyr_test_file *tf, void __user *uarg)
 			return ret;
 	}
 	t0 = ktime_get_ns();
-	ret = phyr_map(dev, &tf->pl, &tf->map, PHYR_TEST_DIR, 0, GFP_KERNEL);
+	ret = phyr_map(dev, &tf->pl, &tf->map, phyr_test_dir(tf), 0,
+		       GFP_KERNEL);
 	if (ret)
 		goto out_unmap_sgt;
 	tf->stats.map_ns = ktime_get_ns() - t0;
@@ -568,6 +640,7 @@ static void phyr_test_unpin(struct phyr_test_file *tf)
 		tf->stats.sgt_unpin_ns = ktime_get_ns() - t0;
 		tf->has_sgt = false;
 	}
+	phyr_test_uncharge(tf, tf->charged);
 	tf->pinned = false;
 }
 
@@ -651,6 +724,9 @@ static int phyr_test_check(struct phyr_test_file *tf, void __user *uarg)
 		return -EINVAL;
 	if (!tf->edu)
 		return -EINVAL;
+	/* The check writes the buffer: never memory pinned read-only. */
+	if (!tf->dirty)
+		return -EACCES;
 	bytes = phyr_list_length(&tf->pl);
 	span = min_t(u64, bytes, EDU_XFER_MAX / 4);
 	arg.nr_bad = 0;
@@ -830,7 +906,8 @@ static int phyr_test_run_example(void __user *uarg)
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
 	if (arg.flags & ~PHYR_TEST_EXAMPLE_SG || arg.__reserved ||
-	    !arg.len || arg.addr != (unsigned long)arg.addr ||
+	    !arg.len || arg.len > PHYR_TEST_EXAMPLE_MAX_LEN ||
+	    arg.addr != (unsigned long)arg.addr ||
 	    arg.len - 1 > ULONG_MAX - arg.addr)
 		return -EINVAL;
 	if (arg.dev >= PHYR_TEST_NR_DEVS || !env.edu[arg.dev].pdev)
@@ -943,6 +1020,7 @@ static struct miscdevice phyr_test_misc = {
 
 static int __init phyr_test_init(void)
 {
+	get_random_bytes(&phyr_test_hash_key, sizeof(phyr_test_hash_key));
 	return misc_register(&phyr_test_misc);
 }
 

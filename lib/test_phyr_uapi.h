@@ -66,6 +66,10 @@ struct phyr_test_info {
  * @__reserved: Zero.
  *
  * Without %PHYR_TEST_PIN_APPEND the file must hold nothing (-EBUSY).
+ * The pinned pages (twice with %PHYR_TEST_PIN_SGT) are charged to the
+ * caller's pinned_vm as RDMA charges them: beyond RLIMIT_MEMLOCK, and
+ * without CAP_IPC_LOCK, the pin fails with -ENOMEM.  An append must come
+ * from the process that pinned the list (-EINVAL).
  */
 struct phyr_test_pin {
 	__u64 addr;
@@ -103,7 +107,8 @@ struct phyr_test_map {
  * device read it through the DMA mapping, overwrites it with the CPU,
  * has the device write it back through the mapping, and compares.  The
  * pattern stays in the buffer, so the caller can check that its own
- * mapping of the buffer shows it.
+ * mapping of the buffer shows it.  A buffer pinned without
+ * %PHYR_TEST_PIN_WRITE is never written: -EACCES.
  */
 struct phyr_test_check {
 	__u32 nr_samples;
@@ -198,6 +203,8 @@ struct phyr_test_stats {
 
 /* Bytes the edu writes at the start of each DMA segment, at most. */
 #define PHYR_TEST_EXAMPLE_XFER	2048
+/* The longest buffer of PHYR_TEST_IOC_EXAMPLE: -EINVAL beyond */
+#define PHYR_TEST_EXAMPLE_MAX_LEN	_BITULL(30)
 
 /**
  * struct phyr_test_example - Run the driver example (PHYR_TEST_IOC_EXAMPLE).

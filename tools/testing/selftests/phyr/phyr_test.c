@@ -20,9 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -242,6 +245,36 @@ static long foll_pins(void)
 	if (foll_pin_counts(&acquired, &released))
 		return -1;
 	return acquired - released;
+}
+
+/* VmPin of /proc/self/status, the process's pinned_vm, in KiB. */
+static long vm_pin_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Give up CAP_IPC_LOCK, as an ordinary user has it not. */
+static int drop_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
 }
 
 /*
@@ -468,6 +501,107 @@ TEST_F(pin, readonly_write)
 	EXPECT_EQ(0, phyr_pin(self->fd, buf, 4 * PAGE, 0));
 	EXPECT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
 	EXPECT_EQ(0, munmap(buf, 4 * PAGE));
+}
+
+/*
+ * Pins are charged to pinned_vm against RLIMIT_MEMLOCK, as RDMA charges
+ * them: beyond it, a process without CAP_IPC_LOCK gets ENOMEM, with
+ * nothing pinned or charged.
+ */
+TEST_F(pin, memlock_limit)
+{
+	struct rlimit lim = { 16 * PAGE, 16 * PAGE };
+	long vm_pin = vm_pin_kb();
+	uint8_t *buf;
+
+	ASSERT_LE(0, vm_pin);
+	buf = mmap(NULL, 32 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &lim));
+	ASSERT_EQ(0, drop_cap_ipc_lock());
+
+	EXPECT_EQ(-ENOMEM, phyr_pin(self->fd, buf, 32 * PAGE,
+				    PHYR_TEST_PIN_WRITE));
+	EXPECT_EQ(vm_pin, vm_pin_kb());
+	EXPECT_EQ(self->pins, foll_pins());
+	/* the sg_table pins a second time, and is charged so */
+	EXPECT_EQ(-ENOMEM, phyr_pin(self->fd, buf, 12 * PAGE,
+				    PHYR_TEST_PIN_WRITE | PHYR_TEST_PIN_SGT));
+	EXPECT_EQ(vm_pin, vm_pin_kb());
+	EXPECT_EQ(self->pins, foll_pins());
+
+	ASSERT_EQ(0, phyr_pin(self->fd, buf, 8 * PAGE, PHYR_TEST_PIN_WRITE));
+	EXPECT_EQ(vm_pin + 8 * PAGE / 1024, vm_pin_kb());
+	EXPECT_EQ(-ENOMEM, phyr_append(self->fd, buf + 8 * PAGE, 9 * PAGE,
+				       PHYR_TEST_PIN_WRITE));
+	EXPECT_EQ(vm_pin + 8 * PAGE / 1024, vm_pin_kb());
+	EXPECT_EQ(0, phyr_append(self->fd, buf + 8 * PAGE, 8 * PAGE,
+				 PHYR_TEST_PIN_WRITE));
+	EXPECT_EQ(vm_pin + 16 * PAGE / 1024, vm_pin_kb());
+	EXPECT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
+	EXPECT_EQ(vm_pin, vm_pin_kb());
+	EXPECT_EQ(self->pins, foll_pins());
+	EXPECT_EQ(0, munmap(buf, 32 * PAGE));
+}
+
+/*
+ * The example's buffer is capped: a length of terabytes is refused before
+ * anything is allocated or pinned for it.
+ */
+TEST_F(pin, example_too_long)
+{
+	struct phyr_test_example ex = {
+		.len = 4ULL << 40,
+		.dev = PHYR_TEST_DEV_EDU_SWITCH,
+	};
+	uint8_t *buf;
+
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ex.addr = (uintptr_t)buf;
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_EXAMPLE, &ex));
+	EXPECT_EQ(EINVAL, errno);
+	ex.flags = PHYR_TEST_EXAMPLE_SG;
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_EXAMPLE, &ex));
+	EXPECT_EQ(EINVAL, errno);
+	ex.len = PHYR_TEST_EXAMPLE_MAX_LEN + 1;
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_EXAMPLE, &ex));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(self->pins, foll_pins());
+	EXPECT_EQ(0, munmap(buf, PAGE));
+}
+
+/*
+ * Memory pinned read-only is never written: not by the device, which
+ * gets a DMA_TO_DEVICE mapping, and not by the check, which refuses.
+ * Untouched anonymous memory is the shared zero page.
+ */
+TEST_F(pin, readonly_check)
+{
+	struct phyr_test_check chk = { .nr_samples = 2, .seed = 7 };
+	uint8_t *buf;
+	size_t i;
+	int ret;
+
+	buf = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, phyr_pin(self->fd, buf, 2 * PAGE, 0));
+	ret = phyr_map_dev(self->fd, PHYR_TEST_DEV_EDU_SWITCH, 0);
+	if (ret == -ENODEV)
+		SKIP(return, "no edu device");
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(-1, ioctl(self->fd, PHYR_TEST_IOC_CHECK, &chk));
+	EXPECT_EQ(EACCES, errno);
+	for (i = 0; i < 2 * PAGE; i++)
+		if (buf[i])
+			break;
+	EXPECT_EQ(2 * PAGE, i);
+	EXPECT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNMAP));
+	EXPECT_EQ(0, phyr_cmd(self->fd, PHYR_TEST_IOC_UNPIN));
+	EXPECT_EQ(0, munmap(buf, 2 * PAGE));
 }
 
 TEST_F(pin, hole)
