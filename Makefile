@@ -22,9 +22,9 @@ HARNESS := tools/testing/phyr
 KUNIT_PROFILES := x86_64 i386 i386-pae
 
 # `make check` runs two lanes of steps at the same time (mk/steps.sh):
-# CHECK_BUILD_STEPS, the kernel builds and their boots, and CHECK_STEPS,
-# what needs no kernel and the boots of the x86_64 kernel once the first
-# lane has built it.  It goes on after a failure, prints a summary with
+# CHECK_BUILD_STEPS, the kernel builds (with their own boots) and the
+# series' builds, and CHECK_STEPS, what needs no kernel and the boots of
+# the x86_64 kernel once the first lane has built it.  It goes on after a failure, prints a summary with
 # each step's time, and fails if any step failed.  The mk/*.mk fragments
 # add their steps.  `make check-full` runs CHECK_FULL_STEPS after them:
 # the boots that do not fit the 60-minute budget of `make check`.

@@ -15,7 +15,7 @@ SERIES_GATES := checkpatch kernel-doc sparse w1 headers cross htmldocs
 # Gates in make check: all of them.
 SERIES_GATES_CHECK := $(SERIES_GATES)
 
-CHECK_STEPS += series-check $(addprefix gate-,$(SERIES_GATES_CHECK))
+CHECK_BUILD_STEPS += series-check $(addprefix gate-,$(SERIES_GATES_CHECK))
 
 .PHONY: series series-check gates $(addprefix gate-,$(SERIES_GATES)) \
 	clean-series
