@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The QEMU "edu" PCI device as a DMA engine, for the phyr tests
+ * The QEMU "edu" PCI device as a DMA engine, for the DMA mapping tests
  *
- * Shared by lib/test_phyr.c and kernel/dma/phyr_map_kunit.c; not a kernel
- * interface.  The edu (QEMU hw/misc/edu.c) copies between a 4 KiB buffer
+ * Shared by kernel/dma/map_iova_kunit.c, kernel/dma/phyr_map_kunit.c and
+ * lib/test_phyr.c; not a kernel interface.  The edu (QEMU hw/misc/edu.c) copies between a 4 KiB buffer
  * of its own and a DMA address, so a test can make real device DMA go
  * through the addresses a mapping produced.
  */

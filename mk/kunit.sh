@@ -40,7 +40,7 @@ main() {
 		       "$M/kunit/phyr_map.config" "$M/selftests/kernel.config"
 		       "$M/rdma/kernel.config" "$M/kunit/ib_umem.config")
 		initrd=$B/initramfs-kunit.cpio.gz
-		suites="phyr phyr_storage phyr_map phyr_map_debug ib_umem siw_mem"
+		suites="phyr phyr_storage phyr_map phyr_map_debug dma_iova ib_umem siw_mem"
 		;;
 	i386)
 		qemu_config=$M/qemu_i386.py
