@@ -46,10 +46,17 @@ ALLOWED_CHECKS=(
 	# kernel/dma/debug.h declares every function "extern"; the new ones
 	# follow the file.
 	"AVOID_EXTERNS kernel/dma/debug.h"
-	# functions that only lose their "static": their continuation lines
-	# keep the two-tab indent used throughout dma-iommu.c, so that the
-	# diff shows only the change of linkage.
+	# functions that only lose their "static", and the IOVA link API:
+	# their continuation lines keep the two-tab indent used throughout
+	# dma-iommu.c, kernel/dma/mapping.c and <linux/dma-mapping.h>.
 	"PARENTHESIS_ALIGNMENT drivers/iommu/dma-iommu.c"
+	"PARENTHESIS_ALIGNMENT kernel/dma/mapping.c"
+	"PARENTHESIS_ALIGNMENT include/linux/dma-mapping.h"
+	# DMA_ATTR_MMIO and DMA_IOVA_USE_SWIOTLB are written (1UL << n) like
+	# every DMA_ATTR_* before them, and the !CONFIG_HAS_DMA and
+	# !CONFIG_IOMMU_DMA stubs back to back like the others there.
+	"BIT_MACRO include/linux/dma-mapping.h"
+	"LINE_SPACING include/linux/dma-mapping.h"
 	# the !CONFIG_PCI_P2PDMA stubs of pci-p2pdma.h are written back to
 	# back without blank lines; the new stub follows them.
 	"LINE_SPACING include/linux/pci-p2pdma.h"

@@ -66,6 +66,7 @@
 #include <linux/sort.h>
 #include <linux/swiotlb.h>
 #include <linux/vmalloc.h>
+#include <trace/events/iommu.h>
 #include "../../lib/phyr_test.h"
 #include "../../lib/test_phyr_edu.h"
 #include "../../drivers/iommu/dma-iommu.h"
@@ -2305,6 +2306,37 @@ static void map_phyr_iova_free(void *data)
 	iommu_dma_free_iova(a->domain->iova_cookie, a->iova, a->len, NULL);
 }
 
+/*
+ * The iommu:map events of a mapping in [@iova, @iova + @len): one per
+ * range of @pl, each with the range's granules, in order.
+ */
+struct map_events {
+	struct phyr_iter iter;
+	unsigned long iova;
+	u64 len;
+	u64 granule;
+	unsigned long next;	/* IOVA the next event must have */
+	unsigned long events;
+	unsigned long bad;
+};
+
+static void map_events_probe(void *data, unsigned long iova, phys_addr_t paddr,
+			     size_t size)
+{
+	struct map_events *e = data;
+	phys_addr_t first;
+	struct phyr r;
+
+	if (iova < e->iova || iova - e->iova >= e->len)
+		return;
+	e->events++;
+	if (!phyr_iter_next(&e->iter, &r) ||
+	    phyr_align_out(&r, e->granule, &first) != size ||
+	    first != paddr || iova != e->next)
+		e->bad++;
+	e->next = iova + size;
+}
+
 /* With the driver's map_phyr op, or with a copy of its ops without it. */
 static void map_phyr_check(struct kunit *test, bool op)
 {
@@ -2315,6 +2347,7 @@ static void map_phyr_check(struct kunit *test, bool op)
 	struct iommu_domain_ops *no_op;
 	unsigned long checked = 0;
 	struct map_phyr_iova *a;
+	struct map_events *ev;
 	struct map_phyr_case c;
 	size_t unmapped;
 	ssize_t mapped;
@@ -2353,10 +2386,22 @@ static void map_phyr_check(struct kunit *test, bool op)
 		no_op->map_phyr = NULL;
 		domain->ops = no_op;
 	}
+	ev = kunit_kzalloc(test, sizeof(*ev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ev);
+	phyr_iter_init(&ev->iter, c.pl);
+	ev->iova = c.iova;
+	ev->len = c.iova_len;
+	ev->granule = 1UL << __ffs(domain->pgsize_bitmap);
+	ev->next = c.iova;
+	KUNIT_ASSERT_EQ(test, register_trace_map(map_events_probe, ev), 0);
 	mapped = iommu_map_phyr(domain, c.iova, c.pl, IOMMU_READ | IOMMU_WRITE,
 				GFP_KERNEL);
+	unregister_trace_map(map_events_probe, ev);
+	tracepoint_synchronize_unregister();
 	domain->ops = ops;
 	KUNIT_ASSERT_EQ(test, mapped, (ssize_t)c.iova_len);
+	KUNIT_EXPECT_EQ(test, ev->events, phyr_list_nr_ranges(c.pl));
+	KUNIT_EXPECT_EQ(test, ev->bad, 0UL);
 	KUNIT_EXPECT_EQ(test, iommu_sync_map(domain, c.iova, mapped), 0);
 	KUNIT_EXPECT_EQ(test, map_phyr_bad_pages(domain, &c, &checked), 0UL);
 	kunit_info(test, "%lu pages checked\n", checked);
