@@ -246,6 +246,13 @@ static bool phyr_check(struct kunit *test, const struct phyr_list *pl,
 			   (u64)phyr_list_max_addr(pl), m->max_addr);
 		return false;
 	}
+	/* A phys_addr_t: the end of a range at the top wraps to 0. */
+	if (phyr_list_end(pl) != (phys_addr_t)(m->nr ? m->r[m->nr - 1].addr +
+					       m->r[m->nr - 1].len : 0)) {
+		KUNIT_FAIL(test, "end %#llx with %lu ranges",
+			   (u64)phyr_list_end(pl), m->nr);
+		return false;
+	}
 	if (phyr_list_has_p2p(pl) != m->p2p) {
 		KUNIT_FAIL(test, "has_p2p %d, expected %d",
 			   phyr_list_has_p2p(pl), m->p2p);

@@ -172,6 +172,21 @@ static inline phys_addr_t phyr_list_max_addr(const struct phyr_list *pl)
 }
 
 /**
+ * phyr_list_end() - Where the last range of a list ends.
+ * @pl: List.
+ *
+ * A range appended at this address merges into the last range.
+ *
+ * Context: Any context.
+ * Return: The address of the byte after the last range, or 0 for an
+ * empty list.
+ */
+static inline phys_addr_t phyr_list_end(const struct phyr_list *pl)
+{
+	return pl->nr_ranges ? pl->last_end : 0;
+}
+
+/**
  * phyr_list_has_p2p() - Test whether a list holds peer-to-peer memory.
  * @pl: List.
  *

@@ -426,6 +426,7 @@ int h_check(struct harness *h)
 	const struct phyr_list *pl = &h->pl;
 	const struct phyr_model *m = &h->m;
 	struct phyr_iter iter;
+	phys_addr_t end;
 	struct phyr r;
 	unsigned long i = 0;
 
@@ -441,6 +442,13 @@ int h_check(struct harness *h)
 		     "max_addr %#llx, model %#llx",
 		     (unsigned long long)phyr_list_max_addr(pl),
 		     (unsigned long long)m->max_addr))
+		return -1;
+	/* A phys_addr_t: the end of a range at the top wraps to 0. */
+	end = m->nr ? (phys_addr_t)(m->r[m->nr - 1].addr +
+				    m->r[m->nr - 1].len) : 0;
+	if (H_FAILED(h, phyr_list_end(pl) == end, "end %#llx, model %#llx",
+		     (unsigned long long)phyr_list_end(pl),
+		     (unsigned long long)end))
 		return -1;
 	if (H_FAILED(h, phyr_list_has_p2p(pl) == m->p2p, "has_p2p"))
 		return -1;
