@@ -93,11 +93,6 @@ static void free_pages_action(void *page)
 	__free_pages(page, 3);
 }
 
-static void free_block_action(void *page)
-{
-	__free_pages(page, 7);
-}
-
 /* Eight pages of random bytes, freed when the test ends. */
 static struct page *test_pages(struct kunit *test)
 {
@@ -508,6 +503,11 @@ static void dma_iova_test_destroy_frees(struct kunit *test)
 }
 
 #if IS_ENABLED(CONFIG_FAIL_PAGE_ALLOC) && IS_ENABLED(CONFIG_FAULT_INJECTION_DEBUG_FS)
+static void free_block_action(void *page)
+{
+	__free_pages(page, 7);
+}
+
 static void *fail_page_alloc_knob(const char *name)
 {
 	struct dentry *dir = debugfs_lookup("fail_page_alloc", NULL);
