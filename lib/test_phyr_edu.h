@@ -3,9 +3,10 @@
  * The QEMU "edu" PCI device as a DMA engine, for the DMA mapping tests
  *
  * Shared by kernel/dma/map_iova_kunit.c, kernel/dma/phyr_map_kunit.c and
- * lib/test_phyr.c; not a kernel interface.  The edu (QEMU hw/misc/edu.c) copies between a 4 KiB buffer
- * of its own and a DMA address, so a test can make real device DMA go
- * through the addresses a mapping produced.
+ * lib/test_phyr.c; not a kernel interface.  The edu (QEMU hw/misc/edu.c)
+ * copies between a 4 KiB buffer of its own and a DMA address, so a test
+ * can make real device DMA go through the addresses a mapping produced.
+ * Its registers are 64 bits wide; 32-bit kernels write them in halves.
  */
 #ifndef _LIB_TEST_PHYR_EDU_H
 #define _LIB_TEST_PHYR_EDU_H
@@ -14,6 +15,7 @@
 #include <linux/delay.h>
 #include <linux/errno.h>
 #include <linux/io.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
 #include <linux/jiffies.h>
 #include <linux/types.h>
 
