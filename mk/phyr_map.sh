@@ -1,9 +1,9 @@
 #!/bin/bash
 # mk/phyr_map.sh [PROFILE...]
 # The phyr_map and dma_iova KUnit suites on the x86_64 test machine, in
-# the kernel of
-# mk/kunit.sh x86_64 (build/kunit-x86_64, built there once for every
-# x86_64 test), booted once per profile of machine/qemu_x86_64.py:
+# the kernel of mk/kunit.sh x86_64 (build/kunit-x86_64, built there once
+# for every x86_64 test), booted once per profile of
+# machine/qemu_x86_64.py:
 #   iommu     Intel IOMMU: IOVA mapping, iommu_iova_to_phys() of every page
 #   noiommu   intel_iommu=off, 5 GiB: identity mapping, real P2P DMA into
 #             the CMB, swiotlb for the part of a list above a 32-bit mask
