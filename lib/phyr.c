@@ -26,8 +26,6 @@
 #include <linux/phyr.h>
 #include <linux/slab.h>
 
-#include "phyr_test.h"
-
 /**
  * DOC: Storage of a phyr list
  *

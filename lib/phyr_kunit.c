@@ -39,7 +39,6 @@
 #include <linux/string.h>
 
 #include "phyr_model.h"
-#include "phyr_test.h"
 
 #define PHYR_TEST_MAX		((u64)PHYS_ADDR_MAX)
 #define PHYR_TEST_PHYS64	(sizeof(phys_addr_t) == sizeof(u64))

@@ -486,14 +486,16 @@ static int phyr_test_stats(struct phyr_test_file *tf, void __user *uarg)
 				   sizeof(tf->sgt);
 	}
 	if (tf->edu) {
-		const struct phyr_list *dma = phyr_dma_list(&tf->map);
+		struct phyr_list one;
+		const struct phyr_list *dma = phyr_dma_list(&tf->map, &one);
 
 		s->dma_identity = dma == &tf->pl;
 		s->dma_ranges = phyr_list_nr_ranges(dma);
 		s->dma_segs = phyr_dma_nr_segs(&tf->map);
-		/* what phyr_map() allocated: the chunks of its own list */
-		s->dma_mem_bytes = s->dma_identity ? 0 :
-				   phyr_list_mem_bytes(dma);
+		/* what phyr_map() allocated: its own list, if any */
+		s->dma_mem_bytes = tf->map.list ?
+				   sizeof(*tf->map.list) +
+				   phyr_list_mem_bytes(tf->map.list) : 0;
 		/* what the caller embeds, allocated by nobody */
 		s->dma_state_bytes = sizeof(tf->map);
 	}

@@ -300,7 +300,7 @@ gate_cross() {
 		case "$prof" in
 		i386) want="PHYR PHYR_MAP !PHYS_ADDR_T_64BIT !64BIT" ;;
 		i386-pae) want="PHYR PHYR_MAP PHYS_ADDR_T_64BIT X86_PAE !64BIT" ;;
-		arm64-64k) want="PHYR PHYR_MAP ARM64_64K_PAGES PCI_P2PDMA IOMMU_DMA_PHYR" ;;
+		arm64-64k) want="PHYR PHYR_MAP ARM64_64K_PAGES PCI_P2PDMA" ;;
 		esac
 		for s in $want; do
 			if [ "${s#!}" != "$s" ]; then

@@ -8,7 +8,7 @@
 #define _LINUX_PHYR_DMA_H
 
 #include <linux/compiler.h>
-#include <linux/dma-direction.h>
+#include <linux/dma-mapping.h>
 #include <linux/gfp_types.h>
 #include <linux/limits.h>
 #include <linux/minmax.h>
@@ -21,20 +21,21 @@ struct sg_table;
 /**
  * struct phyr_dma - A phyr list mapped for DMA.
  *
- * The caller owns this state and usually embeds it in its own object.
- * phyr_map() fills it in; phyr_unmap() and the sync calls take nothing
- * else.  Mapping never allocates the state, and allocates nothing at all
- * when the DMA addresses form a single range: the device sees the list
- * as it is, or the list was mapped into one linear IOVA range.  Read it
- * only through the helpers in this header.
+ * The caller owns this state and usually embeds it in its own object; it
+ * is at most 64 bytes on 64-bit machines.  phyr_map() fills it in;
+ * phyr_unmap() and the sync calls take nothing else.  Mapping never
+ * allocates the state, and allocates nothing at all when the DMA
+ * addresses form a single range: the device sees the list as it is, the
+ * list was mapped into one linear IOVA range, which the state's struct
+ * dma_iova_state describes, or the list is one range mapped in one
+ * piece.  Read it only through the helpers in this header.
  */
 struct phyr_dma {
 	/* private: */
-	struct phyr_list list;
+	struct dma_iova_state state;
 	const struct phyr_list *pl;
 	struct device *dev;
-	dma_addr_t iova;
-	size_t iova_len;
+	struct phyr_list *list;
 	u64 piece_max;
 	unsigned long seg_boundary;
 	unsigned int max_seg;
@@ -46,8 +47,7 @@ struct phyr_dma {
 /* Flags of struct phyr_dma, for the mapping code. */
 #define PHYR_DMA_MAPPED		BIT(0)	/* between phyr_map() and phyr_unmap() */
 #define PHYR_DMA_IDENTITY	BIT(1)	/* the DMA ranges are the input list */
-#define PHYR_DMA_BOUNCED	BIT(2)	/* swiotlb holds part of the data */
-#define PHYR_DMA_BUS_ADDR	BIT(3)	/* some DMA ranges are P2P bus addresses */
+#define PHYR_DMA_BUS_ADDR	BIT(2)	/* its one range is a P2P bus address */
 
 int __must_check phyr_map(struct device *dev, const struct phyr_list *pl,
 			  struct phyr_dma *map, enum dma_data_direction dir,
@@ -56,6 +56,8 @@ void phyr_unmap(struct phyr_dma *map, unsigned long attrs);
 void phyr_sync_for_cpu(const struct phyr_dma *map, u64 offset, u64 len);
 void phyr_sync_for_device(const struct phyr_dma *map, u64 offset, u64 len);
 unsigned long phyr_dma_nr_segs(const struct phyr_dma *map);
+const struct phyr_list *phyr_dma_list(const struct phyr_dma *map,
+				      struct phyr_list *one);
 int __must_check phyr_list_import_sgtable_dma(struct phyr_list *pl,
 					      const struct sg_table *sgt,
 					      u64 offset, u64 len, gfp_t gfp);
@@ -73,25 +75,6 @@ static inline bool phyr_dma_mapped(const struct phyr_dma *map)
 }
 
 /**
- * phyr_dma_list() - The DMA ranges of a mapping, as a list.
- * @map: Mapping made by phyr_map().
- *
- * Byte n of the returned list is the DMA address of byte n of the list
- * that was mapped.  Ranges are merged wherever they are contiguous in DMA
- * space and are not cut to the device's segment limits; a range of PCI
- * peer-to-peer memory mapped by bus address has %PHYR_RANGE_P2P in the
- * iterator's flags.  The list may be the mapped list itself, so it is
- * read-only; it is valid until phyr_unmap().
- *
- * Context: Any context.
- * Return: The DMA list.
- */
-static inline const struct phyr_list *phyr_dma_list(const struct phyr_dma *map)
-{
-	return map->flags & PHYR_DMA_IDENTITY ? map->pl : &map->list;
-}
-
-/**
  * phyr_dma_length() - Bytes mapped.
  * @map: Mapping made by phyr_map().
  *
@@ -106,6 +89,7 @@ static inline u64 phyr_dma_length(const struct phyr_dma *map)
 /**
  * struct phyr_dma_iter - Cursor over the DMA addresses of a mapping.
  * @iter: Cursor over the DMA ranges underneath.
+ * @one: Room for the DMA list of a mapping that is one IOVA range.
  * @addr: DMA address of what is left of the current range.
  * @left: Bytes left in the current range.
  * @max_seg: Largest segment the device takes.
@@ -116,6 +100,7 @@ static inline u64 phyr_dma_length(const struct phyr_dma *map)
  */
 struct phyr_dma_iter {
 	struct phyr_iter iter;
+	struct phyr_list one;
 	dma_addr_t addr;
 	u64 left;
 	u64 max_seg;
@@ -132,7 +117,7 @@ struct phyr_dma_iter {
 static inline void phyr_dma_iter_init(struct phyr_dma_iter *diter,
 				      const struct phyr_dma *map)
 {
-	phyr_iter_init(&diter->iter, phyr_dma_list(map));
+	phyr_iter_init(&diter->iter, phyr_dma_list(map, &diter->one));
 	diter->addr = 0;
 	diter->left = 0;
 	diter->max_seg = map->max_seg;

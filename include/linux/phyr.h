@@ -199,6 +199,11 @@ static inline bool phyr_list_has_p2p(const struct phyr_list *pl)
 }
 
 void phyr_list_destroy(struct phyr_list *pl);
+
+#if IS_ENABLED(CONFIG_PHYR_KUNIT_TEST)
+/* For leak tests only: chunks allocated and not yet freed by all lists. */
+long phyr_chunks_live(void);
+#endif
 int __must_check phyr_list_append(struct phyr_list *pl, phys_addr_t addr,
 				  u64 len, gfp_t gfp);
 int __must_check phyr_list_append_p2p(struct phyr_list *pl, phys_addr_t addr,

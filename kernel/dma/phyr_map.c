@@ -5,11 +5,10 @@
  * Coding conventions in this file:
  *
  * @map is the caller's struct phyr_dma, @map->pl the list of CPU physical
- * ranges that was mapped and phyr_dma_list(@map) the list of DMA ranges
- * for it.  A "piece" is what unmap and sync handle in one step, and what
- * dma-debug sees as one mapping: @map->piece_max bytes of a range, cut
- * from its start, or the whole range when there is no maximum.  The
- * backends that map in parts (swiotlb, dma_map_ops) map piece by piece.
+ * ranges that was mapped and phyr_dma_list() the list of DMA ranges
+ * for it.  A "piece" is what dma_map_phys() mapped in one call: a part of
+ * a range, cut every @map->piece_max bytes from its start and where it
+ * crosses a bus_dma_region boundary; see phyr_piece_at().
  */
 
 #include <linux/cc_platform.h>
@@ -24,8 +23,9 @@
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/pci-p2pdma.h>
-#include <linux/phyr-map-ops.h>
+#include <linux/phyr-dma.h>
 #include <linux/scatterlist.h>
+#include <linux/slab.h>
 #include <linux/swiotlb.h>
 #include "debug.h"
 #include "direct.h"
@@ -38,61 +38,57 @@
  * phyr_map() maps a list of CPU physical ranges for a device into a
  * struct phyr_dma that the caller owns.  The DMA addresses are a list in
  * the same struct phyr_list format: byte n of it is the DMA address of
- * byte n of the input.  Nothing else is recorded about how each range was
- * mapped; phyr_unmap() and the sync calls walk the two lists side by side,
- * piece by piece, and find it again.  A sync of a window seeks both lists
- * to its start, so it costs O(log n) plus the pieces it touches.
+ * byte n of the input.  phyr_map() is a layer over the DMA API: it does
+ * no bouncing, cache maintenance or dispatch of its own, and chooses one
+ * of three ways to use the API.
  *
- * There are three backends, chosen like dma_map_page_attrs() chooses
- * them: dma-direct, dma-iommu and the device's struct dma_map_ops.
+ * Identity: when the device sees CPU physical addresses as they are (no
+ * IOMMU or dma_map_ops, no bus offset in &device.dma_range_map, no memory
+ * encryption, no forced bouncing, no peer-to-peer memory, a coherent
+ * device) and the highest address of the list, which the list keeps as a
+ * summary, is within its DMA mask, the input list is the DMA list: O(1)
+ * and nothing allocated.
  *
- * dma-direct has a fast path.  When the device sees CPU physical
- * addresses as they are (no bus offset in &device.dma_range_map, no
- * memory encryption, no forced bouncing, no peer-to-peer memory) and the
- * highest address of the list is within its DMA mask, which the list
- * keeps as a summary, the input list is the DMA list: O(1) and nothing
- * allocated.  Otherwise every range is translated into the mapping's own
- * list, split where it crosses from one bus_dma_region into the next, and
- * ranges the device cannot reach are bounced through swiotlb in pieces of
- * at most swiotlb_max_mapping_size().
+ * IOVA: behind the IOMMU of the DMA API, the list takes one IOVA range
+ * from dma_iova_try_alloc() and is linked into it with one
+ * dma_iova_link_phyr(), that is one pass over the page table, and one
+ * dma_iova_sync().  Each range takes the IOVA granules it touches, as
+ * iommu_dma_map_sg() lays out a scatterlist, so a list whose inner
+ * boundaries fall on granules is one DMA range, stored in the mapping
+ * state without allocating.  Peer-to-peer ranges reached through the
+ * host bridge are linked as MMIO in the same pass.
  *
- * dma-iommu (drivers/iommu/dma-iommu-phyr.c) allocates one IOVA range for
- * the whole list and maps every range into it, so that the result is a
- * single range, stored inside the mapping, when the list maps linearly.
- * A list that it has to bounce (sub-granule ranges for an untrusted
- * device, small kmalloc() buffers for a non-coherent one) is mapped
- * piece by piece with dma-iommu's page calls instead, as iommu_dma_map_sg()
- * maps such a scatterlist entry by entry.  Legacy struct dma_map_ops are
- * called the same way, piece by piece, with pieces no longer than
- * dma_max_mapping_size().
+ * Pieces: everything else (dma-direct with a bus offset or swiotlb, a
+ * list that an untrusted device needs bounced, legacy dma_map_ops, a list
+ * with peer-to-peer bus addresses behind an IOMMU, no IOVA space left) is
+ * mapped piece by piece with dma_map_phys(), in pieces of at most
+ * dma_max_mapping_size(), as dma_map_sg() maps such lists entry by entry.
+ * The DMA API then owns the pieces: dma-debug entries, bouncing and cache
+ * maintenance, and unmap and sync go through dma_unmap_phys() and
+ * dma_sync_single_for_cpu() piece by piece, found again by walking the
+ * two lists side by side.  A sync of a window seeks both lists to its
+ * start, so it costs O(log n) plus the pieces it touches.
  *
  * PCI peer-to-peer ranges are classified with the kernel's own pci_p2pdma
- * rules, once per provider and call: a bus address that bypasses the
- * IOMMU, a mapping through the host bridge like host memory, or -EREMOTEIO
- * with nothing left mapped.  A list without peer-to-peer ranges never
- * looks at them.
+ * rules, once per provider and call: a bus address that takes no IOVA, a
+ * mapping through the host bridge as MMIO, or -EREMOTEIO with nothing
+ * left mapped.  A list without peer-to-peer ranges never looks at them.
  *
- * Whatever the backend, trace events and DMA-API debugging are handled
- * here, in one place.  dma-debug gets one entry per piece, as it gets one
- * per scatterlist entry, so its checks of overlapping mappings, unmaps and
- * syncs apply to phyr mappings too.
+ * The identity and IOVA mappings get one dma-debug entry per range of the
+ * list, as dma_map_sg() makes one per scatterlist entry, so its checks of
+ * overlapping mappings, unmaps and syncs apply to them too.
  */
 
 #ifdef CONFIG_FAULT_INJECTION
 static DECLARE_FAULT_ATTR(phyr_map_fail_attr);
 
-/**
- * phyr_map_should_fail() - Fault point of the phyr_map() backends.
- *
- * Every step of phyr_map() that can fail and does not allocate through
- * lib/phyr.c (IOVA allocation, iommu_map(), swiotlb) asks this first, so
- * a test can make the n-th of them fail with current->fail_nth, or all of
- * them through debugfs "fail_phyr_map".
- *
- * Context: Any context.
- * Return: %true if the caller must act as if its step failed.
+/*
+ * A fault point for each step of phyr_map() that runs out of resources
+ * without allocating through lib/phyr.c: IOVA space, the IOMMU page table,
+ * the IOTLB sync, a piece for dma_map_phys().  Tests make the n-th fail
+ * with current->fail_nth, or all of them through debugfs "fail_phyr_map".
  */
-bool phyr_map_should_fail(void)
+static bool phyr_map_should_fail(void)
 {
 	return should_fail_ex(&phyr_map_fail_attr, 1, FAULT_NOWARN);
 }
@@ -105,27 +101,34 @@ static int __init phyr_map_fail_debugfs(void)
 }
 late_initcall(phyr_map_fail_debugfs);
 #endif
+#else
+static inline bool phyr_map_should_fail(void)
+{
+	return false;
+}
 #endif /* CONFIG_FAULT_INJECTION */
 
-/**
- * phyr_map_p2p_type() - Classify a range of PCI peer-to-peer memory.
- * @state: Classification cache, zeroed before the first range of a call.
- * @dev: Device the range is mapped for.
- * @addr: CPU physical address of the range.
- * @len: Length of the range.
- *
- * For the backends.  The pci_p2pdma rules are evaluated once per provider:
- * @state remembers the last provider's answer and its bus offset.
- *
- * Context: Any context.
- * Return: How @dev reaches the range; %PCI_P2PDMA_MAP_NOT_SUPPORTED also
- * for a range that is not PCI peer-to-peer memory of a single provider.
+static_assert(!IS_ENABLED(CONFIG_64BIT) || sizeof(struct phyr_dma) <= 64);
+
+/* How a mapping was made (struct phyr_dma.backend). */
+enum phyr_map_backend {
+	PHYR_MAP_IDENTITY,	/* the DMA list is the input list */
+	PHYR_MAP_IOVA,		/* one IOVA range of @map->state */
+	PHYR_MAP_PIECES,	/* dma_map_phys() piece by piece */
+};
+
+/*
+ * How @dev reaches a range of PCI peer-to-peer memory: the pci_p2pdma
+ * rules, evaluated once per provider (@state remembers the last one).
+ * %PCI_P2PDMA_MAP_NOT_SUPPORTED also for a range that is not P2P memory
+ * of a single provider.
  */
-enum pci_p2pdma_map_type phyr_map_p2p_type(struct pci_p2pdma_map_state *state,
-					   struct device *dev,
-					   phys_addr_t addr, u64 len)
+static enum pci_p2pdma_map_type phyr_map_p2p_type(struct pci_p2pdma_map_state *state,
+						  struct device *dev,
+						  const struct phyr *r)
 {
-	unsigned long first = PHYS_PFN(addr), last = PHYS_PFN(addr + len - 1);
+	unsigned long first = PHYS_PFN(r->addr);
+	unsigned long last = PHYS_PFN(r->addr + r->len - 1);
 	struct page *page;
 
 	if (!pfn_valid(first) || !pfn_valid(last))
@@ -145,7 +148,8 @@ enum pci_p2pdma_map_type phyr_map_p2p_type(struct pci_p2pdma_map_state *state,
 /*
  * Part of a piece: @len bytes at CPU address @phys and DMA address @addr,
  * @into bytes after the start of a piece of @piece_len bytes (a window
- * may start or end inside a piece).
+ * may start or end inside a piece).  @p2p: CPU range of P2P memory;
+ * @bus_addr: DMA range of a P2P bus address.
  */
 struct phyr_piece {
 	phys_addr_t phys;
@@ -154,24 +158,63 @@ struct phyr_piece {
 	u64 into;
 	u64 piece_len;
 	bool p2p;
+	bool bus_addr;
 };
+
+/* A cut at @b bytes into a range of @len: does it end or start a piece? */
+static void phyr_piece_cut(u64 b, u64 len, u64 off, u64 *start, u64 *end)
+{
+	if (!b || b >= len)
+		return;
+	if (b <= off)
+		*start = max(*start, b);
+	else
+		*end = min(*end, b);
+}
+
+/*
+ * The piece of a CPU range of @len bytes at @phys that holds byte @off of
+ * the range: pieces are cut every @map->piece_max bytes from the start of
+ * the range, and where it crosses from one bus_dma_region of the device
+ * into the next (dma_map_phys() translates a piece with one offset).
+ * Returns the piece's length and sets *@start to its offset in the range.
+ */
+static u64 phyr_piece_at(const struct phyr_dma *map, phys_addr_t phys,
+			 u64 len, u64 off, u64 *start)
+{
+	const struct bus_dma_region *m;
+	u64 s = 0, end = len, rem;
+
+	if (map->piece_max != U64_MAX) {
+		div64_u64_rem(off, map->piece_max, &rem);
+		s = off - rem;
+		end = min(len, s + map->piece_max);
+	}
+	for (m = map->dev->dma_range_map; m && m->size; m++) {
+		if (m->cpu_start > phys)
+			phyr_piece_cut(m->cpu_start - phys, len, off, &s, &end);
+		if (m->cpu_start + m->size > phys)
+			phyr_piece_cut(m->cpu_start + m->size - phys, len, off,
+				       &s, &end);
+	}
+	*start = s;
+	return end - s;
+}
 
 /*
  * Walks the CPU list and the DMA list of a mapping side by side, piece by
- * piece, over a window of the mapping.  Pieces are cut every @max bytes
- * from the start of each CPU range, which is how the backends cut ranges
- * into pieces at map time.
+ * piece, over a window of the mapping.
  */
 struct phyr_piece_iter {
+	const struct phyr_dma *map;
 	struct phyr_iter cpu_iter;
 	struct phyr_iter dma_iter;
 	struct phyr cpu;
 	struct phyr dma;
 	unsigned int cpu_flags;
+	unsigned int dma_flags;
 	u64 cpu_off;		/* bytes of the CPU range before cpu.addr */
 	u64 cpu_range_len;	/* bytes of the whole CPU range */
-	u64 into;		/* bytes of the piece before cpu.addr */
-	u64 max;
 	u64 left;
 };
 
@@ -180,20 +223,17 @@ static void phyr_piece_init(struct phyr_piece_iter *pi,
 			    const struct phyr_dma *map,
 			    const struct phyr_list *dma, u64 offset, u64 len)
 {
+	pi->map = map;
 	phyr_iter_init(&pi->cpu_iter, map->pl);
 	phyr_iter_init(&pi->dma_iter, dma);
 	pi->cpu.len = 0;
 	pi->dma.len = 0;
-	pi->max = map->piece_max;
 	pi->left = len;
 	if (!offset || !len)
 		return;
 	phyr_iter_seek(&pi->cpu_iter, offset);
 	/* The bytes of its range that the seek skips. */
 	pi->cpu_off = pi->cpu_iter.skip;
-	pi->into = pi->cpu_off;
-	if (pi->max != U64_MAX)
-		div64_u64_rem(pi->cpu_off, pi->max, &pi->into);
 	phyr_iter_next(&pi->cpu_iter, &pi->cpu);
 	pi->cpu_flags = pi->cpu_iter.flags;
 	pi->cpu_range_len = pi->cpu_off + pi->cpu.len;
@@ -202,7 +242,7 @@ static void phyr_piece_init(struct phyr_piece_iter *pi,
 
 static bool phyr_piece_next(struct phyr_piece_iter *pi, struct phyr_piece *p)
 {
-	u64 n;
+	u64 n, start;
 
 	if (!pi->left)
 		return false;
@@ -212,24 +252,25 @@ static bool phyr_piece_next(struct phyr_piece_iter *pi, struct phyr_piece *p)
 		pi->cpu_flags = pi->cpu_iter.flags;
 		pi->cpu_off = 0;
 		pi->cpu_range_len = pi->cpu.len;
-		pi->into = 0;
 	}
-	if (!pi->dma.len && !phyr_iter_next(&pi->dma_iter, &pi->dma))
-		return false;
-	p->into = pi->into;
-	p->piece_len = min(pi->max, pi->cpu_range_len - (pi->cpu_off - p->into));
+	if (!pi->dma.len) {
+		if (!phyr_iter_next(&pi->dma_iter, &pi->dma))
+			return false;
+		pi->dma_flags = pi->dma_iter.flags;
+	}
+	p->piece_len = phyr_piece_at(pi->map, pi->cpu.addr - pi->cpu_off,
+				     pi->cpu_range_len, pi->cpu_off, &start);
+	p->into = pi->cpu_off - start;
 	n = min3(p->piece_len - p->into, pi->cpu.len, pi->dma.len);
 	n = min(n, pi->left);
 	p->phys = pi->cpu.addr;
 	p->addr = pi->dma.addr;
 	p->len = n;
 	p->p2p = pi->cpu_flags & PHYR_RANGE_P2P;
+	p->bus_addr = pi->dma_flags & PHYR_RANGE_P2P;
 	pi->cpu.addr += n;
 	pi->cpu.len -= n;
 	pi->cpu_off += n;
-	pi->into += n;
-	if (pi->into == p->piece_len)
-		pi->into = 0;
 	pi->dma.addr += n;
 	pi->dma.len -= n;
 	pi->left -= n;
@@ -240,126 +281,78 @@ static bool phyr_piece_next(struct phyr_piece_iter *pi, struct phyr_piece *p)
 	for (phyr_piece_init(pi, map, dma, offset, len);		\
 	     phyr_piece_next(pi, p);)
 
-/* Add a DMA range to a mapping; bus addresses merge only with each other. */
-static int phyr_map_add(struct phyr_dma *map, dma_addr_t addr, u64 len,
-			bool bus_addr, gfp_t gfp)
-{
-	if (bus_addr)
-		map->flags |= PHYR_DMA_BUS_ADDR;
-	return phyr_list_append_dma(&map->list, addr, len, bus_addr, gfp);
-}
-
-/* Cache maintenance for a range; arch_sync_* take a size_t. */
-static void phyr_arch_sync(phys_addr_t phys, u64 len,
-			   enum dma_data_direction dir, bool for_cpu)
-{
-	while (len) {
-		size_t n = min_t(u64, len, SZ_1G);
-
-		if (for_cpu)
-			arch_sync_dma_for_cpu(phys, n, dir);
-		else
-			arch_sync_dma_for_device(phys, n, dir);
-		phys += n;
-		len -= n;
-	}
-}
-
 enum phyr_op {
 	PHYR_OP_SYNC_FOR_CPU,
 	PHYR_OP_SYNC_FOR_DEVICE,
 	PHYR_OP_UNMAP,
 };
 
-/* What @op does to one piece; the IOMMU backend unmaps its IOVA later. */
+/*
+ * What @op does to one part of a piece, through the DMA API.  P2P memory
+ * is never bounced and needs no cache maintenance; the IOVA of an IOVA
+ * mapping is unmapped as a whole by phyr_unmap().
+ */
 static void phyr_piece_op(const struct phyr_dma *map, const struct phyr_piece *p,
 			  enum phyr_op op, unsigned long attrs)
 {
 	struct device *dev = map->dev;
 	enum dma_data_direction dir = map->dir;
-	phys_addr_t tlb_addr;
 
-	if (IS_ENABLED(CONFIG_IOMMU_DMA) &&
-	    map->backend == PHYR_MAP_IOMMU_PAGES) {
-		if (op == PHYR_OP_UNMAP)
-			iommu_dma_unmap_page(dev, p->addr, p->len, dir, attrs);
-		else if (op == PHYR_OP_SYNC_FOR_CPU)
+	if (p->bus_addr)
+		return;
+	if (map->backend == PHYR_MAP_PIECES && op == PHYR_OP_UNMAP) {
+		/* Pieces fit a size_t: dma_max_mapping_size() cut them. */
+		dma_unmap_phys(dev, p->addr, p->len, dir,
+			       attrs | (p->p2p ? DMA_ATTR_MMIO : 0));
+		return;
+	}
+	if (p->p2p || op == PHYR_OP_UNMAP)
+		return;
+	if (map->backend == PHYR_MAP_PIECES) {
+		if (op == PHYR_OP_SYNC_FOR_CPU)
+			dma_sync_single_for_cpu(dev, p->addr, p->len, dir);
+		else
+			dma_sync_single_for_device(dev, p->addr, p->len, dir);
+	} else if (IS_ENABLED(CONFIG_IOMMU_DMA)) {
+		/* One physically contiguous part of a range: a size_t. */
+		if (op == PHYR_OP_SYNC_FOR_CPU)
 			iommu_dma_sync_single_for_cpu(dev, p->addr, p->len, dir);
 		else
 			iommu_dma_sync_single_for_device(dev, p->addr, p->len,
 							 dir);
-		return;
 	}
-	if (map->backend == PHYR_MAP_OPS) {
-		const struct dma_map_ops *ops = get_dma_ops(dev);
-
-		if (op == PHYR_OP_UNMAP && ops->unmap_page)
-			ops->unmap_page(dev, p->addr, p->len, dir, attrs);
-		else if (op == PHYR_OP_SYNC_FOR_CPU && ops->sync_single_for_cpu)
-			ops->sync_single_for_cpu(dev, p->addr, p->len, dir);
-		else if (op == PHYR_OP_SYNC_FOR_DEVICE &&
-			 ops->sync_single_for_device)
-			ops->sync_single_for_device(dev, p->addr, p->len, dir);
-		return;
-	}
-	/* Peer-to-peer memory is never bounced and needs no cache work. */
-	if (p->p2p)
-		return;
-	if (map->flags & PHYR_DMA_BOUNCED) {
-		/* Pieces of a bounced mapping fit a size_t. */
-		switch (op) {
-		case PHYR_OP_UNMAP:
-			tlb_addr = dma_to_phys(dev, p->addr);
-			if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-				dma_direct_sync_single_for_cpu(dev, p->addr,
-							       p->len, dir);
-			/* A no-op for a piece that was not bounced. */
-			swiotlb_tbl_unmap_single(dev, tlb_addr, p->len, dir,
-						 attrs | DMA_ATTR_SKIP_CPU_SYNC);
-			break;
-		case PHYR_OP_SYNC_FOR_CPU:
-			dma_direct_sync_single_for_cpu(dev, p->addr, p->len, dir);
-			break;
-		case PHYR_OP_SYNC_FOR_DEVICE:
-			dma_direct_sync_single_for_device(dev, p->addr, p->len,
-							  dir);
-			break;
-		}
-		return;
-	}
-	if (op == PHYR_OP_UNMAP && (attrs & DMA_ATTR_SKIP_CPU_SYNC))
-		return;
-	phyr_arch_sync(p->phys, p->len, dir, op != PHYR_OP_SYNC_FOR_DEVICE);
 }
 
-/* Whether a backend maps piece by piece with page calls of its own. */
-static bool phyr_map_piecewise(const struct phyr_dma *map)
-{
-	return map->backend == PHYR_MAP_OPS ||
-	       map->backend == PHYR_MAP_IOMMU_PAGES;
-}
-
-/* Whether @op has work to do on the pieces, beyond dma-debug. */
+/*
+ * Whether @op has work to do on the pieces beyond dma-debug.  An identity
+ * mapping is of a coherent device; an IOVA mapping bounces nothing.
+ */
 static bool phyr_op_needed(const struct phyr_dma *map, enum phyr_op op,
 			   unsigned long attrs)
 {
-	if (phyr_map_piecewise(map) || map->flags & PHYR_DMA_BOUNCED)
-		return true;
-	if (op == PHYR_OP_UNMAP && (attrs & DMA_ATTR_SKIP_CPU_SYNC))
-		return false;
-	return !dev_is_dma_coherent(map->dev);
+	if (map->backend == PHYR_MAP_PIECES)
+		return op == PHYR_OP_UNMAP || dma_dev_need_sync(map->dev);
+	return map->backend == PHYR_MAP_IOVA && op != PHYR_OP_UNMAP &&
+	       !dev_is_dma_coherent(map->dev);
+}
+
+/* Whether phyr_map() makes dma-debug entries, or dma_map_phys() did. */
+static bool phyr_debug_own(const struct phyr_dma *map)
+{
+	return map->backend != PHYR_MAP_PIECES && debug_dma_phyr_active();
 }
 
 /*
  * Unmap and sync, written once for every backend: @op on the pieces of
  * the window [@offset, @offset + @len) of the DMA list @dma (which is
- * shorter than the mapping when a backend undoes a partial mapping), and
+ * shorter than the mapping when phyr_map() undoes a partial mapping), and
  * the dma-debug calls for them once the mapping is complete.
  */
 static void phyr_walk(const struct phyr_dma *map, const struct phyr_list *dma,
 		      u64 offset, u64 len, enum phyr_op op, unsigned long attrs)
 {
-	bool debug = map->flags & PHYR_DMA_MAPPED && debug_dma_phyr_active();
+	bool mapped = map->flags & PHYR_DMA_MAPPED;
+	bool debug = mapped && phyr_debug_own(map);
 	bool work = phyr_op_needed(map, op, attrs);
 	struct phyr_piece_iter pi;
 	struct phyr_piece p;
@@ -381,167 +374,86 @@ static void phyr_walk(const struct phyr_dma *map, const struct phyr_list *dma,
 		if (work)
 			phyr_piece_op(map, &p, op, attrs);
 	}
-	/* dma_direct_sync_single_for_cpu() did it for bounced mappings. */
-	if (work && op != PHYR_OP_SYNC_FOR_DEVICE &&
-	    !phyr_map_piecewise(map) &&
-	    !(map->flags & PHYR_DMA_BOUNCED) &&
-	    !dev_is_dma_coherent(map->dev) &&
-	    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-		arch_sync_dma_for_cpu_all();
 }
 
-static bool phyr_map_go_direct(struct device *dev,
-			       const struct dma_map_ops *ops)
+/*
+ * Add a DMA range to the mapping's own DMA list, which is allocated with
+ * its first range; bus addresses merge only with each other.  A range
+ * that covers the whole mapping is held in the state instead, as a linear
+ * IOVA mapping is.
+ */
+static int phyr_map_add(struct phyr_dma *map, dma_addr_t addr, u64 len,
+			bool bus_addr, gfp_t gfp)
 {
-	if (use_dma_iommu(dev))
-		return false;
-	if (likely(!ops))
-		return true;
-#ifdef CONFIG_DMA_OPS_BYPASS
-	if (dev->dma_ops_bypass)
-		return min_not_zero(*dev->dma_mask, dev->bus_dma_limit) >=
-		       dma_direct_get_required_mask(dev);
-#endif
-	return false;
+	if (!map->list && len == phyr_list_length(map->pl)) {
+		map->state.addr = addr;
+		if (bus_addr)
+			map->flags |= PHYR_DMA_BUS_ADDR;
+		return 0;
+	}
+	if (!map->list) {
+		map->list = kmalloc(sizeof(*map->list), gfp);
+		if (!map->list)
+			return -ENOMEM;
+		phyr_list_init(map->list);
+	}
+	return phyr_list_append_dma(map->list, addr, len, bus_addr, gfp);
+}
+
+static void phyr_map_free_list(struct phyr_dma *map)
+{
+	if (!map->list)
+		return;
+	phyr_list_destroy(map->list);
+	kfree(map->list);
+	map->list = NULL;
 }
 
 /*
  * Whether the list can serve as its own DMA list: DMA address == physical
- * address for every byte, which the highest address of the list decides.
+ * address for every byte, which the highest address of the list decides,
+ * and nothing for dma-direct to do at map, unmap or sync time.
  */
 static bool phyr_map_identity(struct device *dev, const struct phyr_list *pl)
 {
+	const struct dma_map_ops *ops = get_dma_ops(dev);
+
 	if (IS_ENABLED(CONFIG_ARCH_HAS_PHYS_TO_DMA) ||
 	    !IS_ENABLED(CONFIG_ARCH_DMA_ADDR_T_64BIT))
 		return false;
-	if (dev->dma_range_map || phyr_list_has_p2p(pl) ||
+	if (use_dma_iommu(dev) || !dev_is_dma_coherent(dev))
+		return false;
+#ifdef CONFIG_DMA_OPS_BYPASS
+	if (ops && dev->dma_ops_bypass &&
+	    min_not_zero(*dev->dma_mask, dev->bus_dma_limit) >=
+	    dma_direct_get_required_mask(dev))
+		ops = NULL;
+#endif
+	if (ops || dev->dma_range_map || phyr_list_has_p2p(pl) ||
 	    is_swiotlb_force_bounce(dev) ||
 	    cc_platform_has(CC_ATTR_MEM_ENCRYPT))
-		return false;
-	if (IS_ENABLED(CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC) &&
-	    !dev_is_dma_coherent(dev))
 		return false;
 	return dma_capable(dev, phyr_list_max_addr(pl), 1, true);
 }
 
-static bool phyr_dma_capable(struct device *dev, dma_addr_t addr, u64 len,
-			     bool is_ram)
-{
-	dma_addr_t last = addr + (len - 1);
-
-	return last >= addr && dma_capable(dev, addr, 1, is_ram) &&
-	       dma_capable(dev, last, 1, is_ram);
-}
-
 /*
- * How many bytes from @phys on one bus_dma_region of @dev translates with
- * one offset, at most @len.  A range has no length cap, so it may span
- * regions where a scatterlist entry in practice does not.
+ * Piece by piece through dma_map_phys(): dma-direct with swiotlb or a bus
+ * offset, dma-iommu for lists it must bounce, legacy dma_map_ops.  P2P bus
+ * addresses are stored as they are; P2P memory through the host bridge is
+ * mapped as MMIO.
  */
-static u64 phyr_dma_region_len(struct device *dev, phys_addr_t phys, u64 len)
-{
-	const struct bus_dma_region *m;
-
-	for (m = dev->dma_range_map; m && m->size; m++)
-		if (phys >= m->cpu_start && phys - m->cpu_start < m->size)
-			return min(len, m->size - (phys - m->cpu_start));
-	return len;
-}
-
-/* Whether @dev reaches all of a range, each region at its own offset. */
-static bool phyr_direct_capable(struct device *dev, phys_addr_t phys, u64 len,
-				bool is_ram)
-{
-	u64 n;
-
-	for (; len; phys += n, len -= n) {
-		n = phyr_dma_region_len(dev, phys, len);
-		if (!phyr_dma_capable(dev, phys_to_dma(dev, phys), n, is_ram))
-			return false;
-	}
-	return true;
-}
-
-/*
- * Why swiotlb_map() failed: no free slots (-ENOMEM, may succeed later), or
- * a bounce buffer that the device cannot address (-EIO, as dma_map_sg()
- * says; swiotlb warns once about it).
- */
-static int phyr_swiotlb_error(struct device *dev, size_t size)
-{
-#ifdef CONFIG_SWIOTLB
-	struct io_tlb_mem *mem = dev->dma_io_tlb_mem;
-
-	if (mem && !dma_capable(dev, phys_to_dma_unencrypted(dev,
-							     mem->defpool.start),
-				size, true))
-		return -EIO;
-#endif
-	return -ENOMEM;
-}
-
-/* Map one range of host memory (or of P2P memory through the host bridge). */
-static int phyr_map_direct_range(struct phyr_dma *map, const struct phyr *r,
-				 bool p2p, unsigned long attrs, gfp_t gfp)
-{
-	struct device *dev = map->dev;
-	phys_addr_t phys;
-	dma_addr_t addr;
-	u64 left, n;
-	int ret;
-
-	if (!is_swiotlb_force_bounce(dev) &&
-	    phyr_direct_capable(dev, r->addr, r->len, !p2p) &&
-	    !dma_kmalloc_needs_bounce(dev, min_t(u64, r->len, SIZE_MAX),
-				      map->dir)) {
-		/* P2P memory is mapped uncached: no cache maintenance. */
-		if (!dev_is_dma_coherent(dev) && !p2p &&
-		    !(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-			phyr_arch_sync(r->addr, r->len, map->dir, false);
-		for (phys = r->addr, left = r->len; left; phys += n, left -= n) {
-			n = phyr_dma_region_len(dev, phys, left);
-			ret = phyr_map_add(map, phys_to_dma(dev, phys), n, false,
-					   gfp);
-			if (ret)
-				return ret;
-		}
-		return 0;
-	}
-	/* Peer-to-peer memory cannot be bounced. */
-	if (p2p)
-		return -EREMOTEIO;
-	if (!is_swiotlb_active(dev))
-		return -EIO;
-
-	/* A bounce buffer is contiguous: it lies in one region. */
-	for (phys = r->addr, left = r->len; left; phys += n, left -= n) {
-		n = min(left, map->piece_max);
-		if (phyr_map_should_fail())
-			return -ENOMEM;
-		addr = swiotlb_map(dev, phys, n, map->dir, attrs);
-		if (addr == DMA_MAPPING_ERROR)
-			return phyr_swiotlb_error(dev, n);
-		map->flags |= PHYR_DMA_BOUNCED;
-		ret = phyr_map_add(map, addr, n, false, gfp);
-		if (ret) {
-			swiotlb_tbl_unmap_single(dev, dma_to_phys(dev, addr), n,
-						 map->dir,
-						 attrs | DMA_ATTR_SKIP_CPU_SYNC);
-			return ret;
-		}
-	}
-	return 0;
-}
-
-static int phyr_map_direct(struct phyr_dma *map, unsigned long attrs,
+static int phyr_map_pieces(struct phyr_dma *map, unsigned long attrs,
 			   gfp_t gfp)
 {
 	struct pci_p2pdma_map_state p2p_state = {};
+	struct device *dev = map->dev;
 	struct phyr_iter iter;
 	struct phyr r;
 	int ret;
 
-	if (is_swiotlb_active(map->dev)) {
+	map->backend = PHYR_MAP_PIECES;
+	map->piece_max = dma_max_mapping_size(dev);
+	if (is_swiotlb_active(dev)) {
 		/*
 		 * A bounce buffer, with the offset that the device's
 		 * min_align_mask keeps in front of it, never crosses the
@@ -549,21 +461,25 @@ static int phyr_map_direct(struct phyr_dma *map, unsigned long attrs,
 		 * between two, as swiotlb_max_mapping_size() allows for.
 		 */
 		u64 room = (u64)map->seg_boundary + 1 ?: U64_MAX;
-		u64 align = roundup(dma_get_min_align_mask(map->dev),
-				    IO_TLB_SIZE);
+		u64 align = roundup(dma_get_min_align_mask(dev), IO_TLB_SIZE);
 
 		if (room != U64_MAX && room > align)
 			room -= align;
-		map->piece_max = min3((u64)swiotlb_max_mapping_size(map->dev),
-				      (u64)map->max_seg, room);
+		map->piece_max = min3(map->piece_max, (u64)map->max_seg, room);
 	}
+	/* Legacy dma_map_ops know nothing of PCI peer-to-peer memory. */
+	if (phyr_list_has_p2p(map->pl) && get_dma_ops(dev) &&
+	    !use_dma_iommu(dev))
+		return -EREMOTEIO;
 
 	phyr_list_for_each(map->pl, &iter, r) {
-		bool p2p = iter.flags & PHYR_RANGE_P2P;
+		unsigned long mmio = 0;
+		u64 off, n, start;
+		phys_addr_t phys;
+		dma_addr_t addr;
 
-		if (p2p) {
-			switch (phyr_map_p2p_type(&p2p_state, map->dev, r.addr,
-						  r.len)) {
+		if (iter.flags & PHYR_RANGE_P2P) {
+			switch (phyr_map_p2p_type(&p2p_state, dev, &r)) {
 			case PCI_P2PDMA_MAP_BUS_ADDR:
 				ret = phyr_map_add(map,
 						   r.addr + p2p_state.bus_off,
@@ -572,93 +488,157 @@ static int phyr_map_direct(struct phyr_dma *map, unsigned long attrs,
 					goto out_unmap;
 				continue;
 			case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:
+				mmio = DMA_ATTR_MMIO;
 				break;
 			default:
 				ret = -EREMOTEIO;
 				goto out_unmap;
 			}
-		}
-		ret = phyr_map_direct_range(map, &r, p2p, attrs, gfp);
-		if (ret)
+		} else if (!pfn_valid(PHYS_PFN(r.addr))) {
+			ret = -EOPNOTSUPP;
 			goto out_unmap;
+		}
+		for (off = 0; off < r.len; off += n) {
+			n = phyr_piece_at(map, r.addr, r.len, off, &start);
+			phys = r.addr + off;
+			ret = -ENOMEM;
+			if (phyr_map_should_fail())
+				goto out_unmap;
+			addr = dma_map_phys(dev, phys, n, map->dir, attrs | mmio);
+			ret = -EIO;
+			if (dma_mapping_error(dev, addr))
+				goto out_unmap;
+			ret = phyr_map_add(map, addr, n, false, gfp);
+			if (ret) {
+				dma_unmap_phys(dev, addr, n, map->dir,
+					       attrs | mmio |
+					       DMA_ATTR_SKIP_CPU_SYNC);
+				goto out_unmap;
+			}
+		}
 	}
 	return 0;
 
 out_unmap:
-	phyr_walk(map, &map->list, 0, phyr_list_length(&map->list),
-		  PHYR_OP_UNMAP, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+	if (map->list)
+		phyr_walk(map, map->list, 0, phyr_list_length(map->list),
+			  PHYR_OP_UNMAP, attrs | DMA_ATTR_SKIP_CPU_SYNC);
 	return ret;
 }
 
-/* map_page of a piecewise backend, for @n bytes at @phys. */
-static dma_addr_t phyr_map_piece(const struct phyr_dma *map, phys_addr_t phys,
-				 size_t n, unsigned long attrs)
+/* The first range of a non-empty list. */
+static struct phyr phyr_first(const struct phyr_list *pl)
 {
-	struct page *page = pfn_to_page(PHYS_PFN(phys));
-	unsigned long offset = offset_in_page(phys);
+	struct phyr_iter iter;
+	struct phyr r = {};
 
-	if (IS_ENABLED(CONFIG_IOMMU_DMA) &&
-	    map->backend == PHYR_MAP_IOMMU_PAGES)
-		return iommu_dma_map_page(map->dev, page, offset, n, map->dir,
-					  attrs);
-	return get_dma_ops(map->dev)->map_page(map->dev, page, offset, n,
-					       map->dir, attrs);
+	phyr_iter_init(&iter, pl);
+	phyr_iter_next(&iter, &r);
+	return r;
 }
 
 /*
- * Piece by piece through page calls: a device's legacy struct dma_map_ops
- * (@backend %PHYR_MAP_OPS), or dma-iommu's own for a list that it has to
- * bounce (%PHYR_MAP_IOMMU_PAGES), as dma_map_sg() maps such lists entry
- * by entry.  Pieces are at most dma_max_mapping_size() long.
+ * The IOVA layout of a list behind the IOMMU: the bytes of IOVA it takes
+ * (each range the granules it touches), whether it is one DMA range, and
+ * whether it can be linked at all: P2P bus addresses take no IOVA, so a
+ * list with any is mapped in pieces.
  */
-static int phyr_map_pages(struct phyr_dma *map, enum phyr_map_backend backend,
-			  unsigned long attrs, gfp_t gfp)
+static int phyr_iova_layout(struct phyr_dma *map, u64 granule, u64 *iova_len,
+			    bool *linear)
 {
+	struct pci_p2pdma_map_state p2p_state = {};
+	bool end_unaligned = false;
 	struct phyr_iter iter;
-	struct phyr_piece p;
+	phys_addr_t first;
+	u64 pos = 0;
 	struct phyr r;
-	int ret;
 
-	/* Peer-to-peer memory needs the pci_p2pdma logic of the others. */
-	if (phyr_list_has_p2p(map->pl))
-		return -EREMOTEIO;
-	map->backend = backend;
-	map->piece_max = dma_max_mapping_size(map->dev);
-
+	*linear = true;
 	phyr_list_for_each(map->pl, &iter, r) {
-		phys_addr_t phys = r.addr;
-		u64 left = r.len, n;
-		dma_addr_t addr;
-
-		for (; left; phys += n, left -= n) {
-			n = min(left, map->piece_max);
-			if (!pfn_valid(PHYS_PFN(phys))) {
-				ret = -EOPNOTSUPP;
-				goto out_unmap;
-			}
-			addr = phyr_map_piece(map, phys, n, attrs);
-			if (addr == DMA_MAPPING_ERROR) {
-				ret = -EIO;
-				goto out_unmap;
-			}
-			ret = phyr_map_add(map, addr, n, false, gfp);
-			if (ret) {
-				/* This piece alone: a one-range window. */
-				p = (struct phyr_piece) {
-					.phys = phys, .addr = addr, .len = n,
-					.piece_len = n,
-				};
-				phyr_piece_op(map, &p, PHYR_OP_UNMAP,
-					      attrs | DMA_ATTR_SKIP_CPU_SYNC);
-				goto out_unmap;
+		if (iter.flags & PHYR_RANGE_P2P) {
+			switch (phyr_map_p2p_type(&p2p_state, map->dev, &r)) {
+			case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:
+				break;
+			case PCI_P2PDMA_MAP_BUS_ADDR:
+				return 1;
+			default:
+				return -EREMOTEIO;
 			}
 		}
+		if (pos && (end_unaligned || r.addr & (granule - 1)))
+			*linear = false;
+		end_unaligned = (r.addr + r.len) & (granule - 1);
+		if (check_add_overflow(pos, phyr_align_out(&r, granule, &first),
+				       &pos) || pos > SSIZE_MAX)
+			return -EOVERFLOW;
+	}
+	*iova_len = pos;
+	return 0;
+}
+
+/* The DMA list of a non-linear IOVA mapping: range by range. */
+static int phyr_iova_dma_list(struct phyr_dma *map, u64 granule, gfp_t gfp)
+{
+	dma_addr_t base = map->state.addr & ~(dma_addr_t)(granule - 1);
+	struct phyr_iter iter;
+	phys_addr_t first;
+	struct phyr r;
+	u64 pos = 0;
+	int ret;
+
+	phyr_list_for_each(map->pl, &iter, r) {
+		ret = phyr_map_add(map, base + pos + (r.addr & (granule - 1)),
+				   r.len, false, gfp);
+		if (ret)
+			return ret;
+		pos += phyr_align_out(&r, granule, &first);
 	}
 	return 0;
+}
 
-out_unmap:
-	phyr_walk(map, &map->list, 0, phyr_list_length(&map->list),
-		  PHYR_OP_UNMAP, attrs | DMA_ATTR_SKIP_CPU_SYNC);
+/*
+ * One IOVA range for the whole list, linked in one pass.  Returns 1 with
+ * nothing done when the list is to be mapped in pieces instead.
+ */
+static int phyr_map_iova(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
+{
+	struct device *dev = map->dev;
+	u64 granule = (u64)dma_get_merge_boundary(dev) + 1;
+	const struct phyr_list *pl = map->pl;
+	u64 iova_len, pad;
+	bool linear;
+	int ret;
+
+	ret = phyr_iova_layout(map, granule, &iova_len, &linear);
+	if (ret)
+		return ret;
+	if (phyr_map_should_fail())
+		return -ENOMEM;
+	pad = phyr_first(pl).addr & (granule - 1);
+	if (!dma_iova_try_alloc(dev, &map->state, phyr_first(pl).addr,
+				iova_len - pad))
+		return 1;
+	map->backend = PHYR_MAP_IOVA;
+
+	ret = -ENOMEM;
+	if (!phyr_map_should_fail())
+		ret = dma_iova_link_phyr(dev, &map->state, pl, map->dir, attrs,
+					 gfp);
+	if (ret) {
+		dma_iova_free(dev, &map->state);
+		return ret == -EOPNOTSUPP ? 1 : ret;
+	}
+	/* A linear mapping is the one range of the state: no list. */
+	if (!linear)
+		ret = phyr_iova_dma_list(map, granule, gfp);
+	if (!ret) {
+		ret = -ENOMEM;
+		if (!phyr_map_should_fail())
+			ret = dma_iova_sync(dev, &map->state, 0, iova_len - pad);
+	}
+	if (ret)
+		dma_iova_destroy(dev, &map->state, iova_len - pad, map->dir,
+				 attrs | DMA_ATTR_SKIP_CPU_SYNC);
 	return ret;
 }
 
@@ -668,7 +648,7 @@ static void phyr_kmsan_handle_dma(const struct phyr_dma *map)
 	struct phyr_iter iter;
 	struct phyr r;
 
-	if (!IS_ENABLED(CONFIG_KMSAN))
+	if (!IS_ENABLED(CONFIG_KMSAN) || map->backend == PHYR_MAP_PIECES)
 		return;
 	phyr_list_for_each(map->pl, &iter, r) {
 		if (iter.flags & PHYR_RANGE_P2P || !pfn_valid(PHYS_PFN(r.addr)))
@@ -678,29 +658,19 @@ static void phyr_kmsan_handle_dma(const struct phyr_dma *map)
 	}
 }
 
-/* One dma-debug entry per piece, as dma_map_sg() makes one per entry. */
+/* One dma-debug entry per range, as dma_map_sg() makes one per entry. */
 static void phyr_debug_map(const struct phyr_dma *map, unsigned long attrs)
 {
 	struct phyr_piece_iter pi;
 	struct phyr_piece p;
+	struct phyr_list one;
 
-	if (!debug_dma_phyr_active())
+	if (!phyr_debug_own(map))
 		return;
-	phyr_for_each_piece(map, phyr_dma_list(map), 0, phyr_dma_length(map),
-			    &pi, &p)
+	phyr_for_each_piece(map, phyr_dma_list(map, &one), 0,
+			    phyr_dma_length(map), &pi, &p)
 		debug_dma_map_phyr(map->dev, p.phys, p.addr, p.len, map->dir,
 				   attrs);
-}
-
-/* The first range of a non-empty list, for trace. */
-static struct phyr phyr_first(const struct phyr_list *pl)
-{
-	struct phyr_iter iter;
-	struct phyr r = {};
-
-	phyr_iter_init(&iter, pl);
-	phyr_iter_next(&iter, &r);
-	return r;
 }
 
 /**
@@ -729,36 +699,34 @@ static struct phyr phyr_first(const struct phyr_list *pl)
  *
  *   -EINVAL		An invalid argument: an empty list, a DMA list,
  *			an invalid direction.  Will not succeed if retried.
- *   -ENOMEM		Insufficient resources (memory, IOVA space, swiotlb
- *			slots).  May succeed if retried later.
- *   -EIO		Legacy error code with an unknown meaning, e.g. the
- *			device cannot address the memory and there is no
- *			swiotlb it can address to bounce it, or a legacy
- *			dma_map_ops refused a piece.
- *   -EOPNOTSUPP	The mapping needs something the backend does not do
- *			for phyr lists, e.g. a legacy dma_map_ops without
- *			map_page, or memory without struct page for one.
+ *   -ENOMEM		Insufficient resources (memory, IOVA space, IOMMU
+ *			page tables).  May succeed if retried later.
+ *   -EIO		dma_map_phys() refused a piece, as dma_map_sg()
+ *			fails with -EIO: the device cannot address the
+ *			memory and there is no swiotlb it can address to
+ *			bounce it, swiotlb is full, or a legacy
+ *			dma_map_ops refused it.
+ *   -EOPNOTSUPP	Memory without a struct page that is not PCI
+ *			peer-to-peer memory, which dma_map_phys() cannot
+ *			map without %DMA_ATTR_MMIO.
  *   -EOVERFLOW		A length or DMA address does not fit.
  *   -EREMOTEIO		The device cannot reach a range of PCI peer-to-peer
- *			memory in @pl, or its backend maps piece by piece
- *			(legacy dma_map_ops, a list that an untrusted
- *			device needs bounced), which has no peer-to-peer
- *			support.  Will not succeed if retried.
+ *			memory in @pl, or it has legacy dma_map_ops, which
+ *			have no peer-to-peer support.  Will not succeed if
+ *			retried.
  */
 int phyr_map(struct device *dev, const struct phyr_list *pl,
 	     struct phyr_dma *map, enum dma_data_direction dir,
 	     unsigned long attrs, gfp_t gfp)
 {
-	const struct dma_map_ops *ops = get_dma_ops(dev);
-	bool direct = phyr_map_go_direct(dev, ops);
+	struct phyr_list one;
 	int ret;
 
-	/* The list is PHYR_LIST_INIT: all zero. */
 	*map = (struct phyr_dma) {
 		.pl = pl,
 		.dev = dev,
 		.dir = dir,
-		.backend = PHYR_MAP_DIRECT,
+		.backend = PHYR_MAP_IDENTITY,
 		.piece_max = U64_MAX,
 		.max_seg = dma_get_max_seg_size(dev),
 		.seg_boundary = dma_get_seg_boundary(dev),
@@ -770,44 +738,32 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 		goto out_err;
 	}
 
-	if (direct && phyr_map_identity(dev, pl)) {
+	ret = 0;
+	if (phyr_map_identity(dev, pl))
 		map->flags = PHYR_DMA_IDENTITY;
-		if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
-			phyr_walk(map, pl, 0, phyr_list_length(pl),
-				  PHYR_OP_SYNC_FOR_DEVICE, attrs);
-		ret = 0;
-	} else if (direct) {
-		ret = phyr_map_direct(map, attrs, gfp);
-	} else if (use_dma_iommu(dev)) {
-		ret = -EOPNOTSUPP;
-		if (IS_ENABLED(CONFIG_IOMMU_DMA_PHYR))
-			ret = iommu_dma_map_phyr(map, attrs, gfp);
-		if (ret == PHYR_MAP_PIECEWISE)
-			ret = phyr_map_pages(map, PHYR_MAP_IOMMU_PAGES, attrs,
-					     gfp);
-	} else if (ops->map_page) {
-		ret = phyr_map_pages(map, PHYR_MAP_OPS, attrs, gfp);
-	} else {
-		ret = -EOPNOTSUPP;
-	}
+	else
+		ret = use_dma_iommu(dev) ? phyr_map_iova(map, attrs, gfp) : 1;
+	if (ret > 0)
+		ret = phyr_map_pieces(map, attrs, gfp);
 	if (ret)
 		goto out_destroy;
 
-	map->list.flags |= PHYR_LIST_DMA;
 	map->flags |= PHYR_DMA_MAPPED;
 	phyr_kmsan_handle_dma(map);
 	/* Decoding the first ranges is for the trace only. */
-	if (trace_dma_map_phyr_enabled())
+	if (trace_dma_map_phyr_enabled()) {
+		const struct phyr_list *dma = phyr_dma_list(map, &one);
+
 		trace_dma_map_phyr(dev, phyr_first(pl).addr,
-				   phyr_first(phyr_dma_list(map)).addr,
-				   phyr_list_length(pl), phyr_list_nr_ranges(pl),
-				   phyr_list_nr_ranges(phyr_dma_list(map)), dir,
-				   attrs);
+				   phyr_first(dma).addr, phyr_list_length(pl),
+				   phyr_list_nr_ranges(pl),
+				   phyr_list_nr_ranges(dma), dir, attrs);
+	}
 	phyr_debug_map(map, attrs);
 	return 0;
 
 out_destroy:
-	phyr_list_destroy(&map->list);
+	phyr_map_free_list(map);
 out_err:
 	map->flags = 0;
 	if (WARN_ON_ONCE(ret != -EINVAL && ret != -ENOMEM && ret != -EIO &&
@@ -822,6 +778,29 @@ out_err:
 }
 EXPORT_SYMBOL_GPL(phyr_map);
 
+/*
+ * Unmap an IOVA mapping: one dma_iova_destroy(), unless the CPU has work
+ * to do for a list of several DMA ranges.  dma_iova_destroy() would then
+ * also sync the parts of their granules that are not in the list, so
+ * each range is unlinked on its own.
+ */
+static void phyr_unmap_iova(struct phyr_dma *map, unsigned long attrs)
+{
+	size_t size = dma_iova_size(&map->state);
+	struct phyr_iter iter;
+	struct phyr d;
+
+	if (!map->list || dev_is_dma_coherent(map->dev) ||
+	    attrs & DMA_ATTR_SKIP_CPU_SYNC) {
+		dma_iova_destroy(map->dev, &map->state, size, map->dir, attrs);
+		return;
+	}
+	phyr_list_for_each(map->list, &iter, d)
+		dma_iova_unlink(map->dev, &map->state, d.addr - map->state.addr,
+				d.len, map->dir, attrs);
+	dma_iova_free(map->dev, &map->state);
+}
+
 /**
  * phyr_unmap() - Unmap a mapping made by phyr_map().
  * @map: The mapping.
@@ -829,15 +808,17 @@ EXPORT_SYMBOL_GPL(phyr_map);
  *
  * Gives the memory back to the CPU (copying bounced data back and doing
  * cache maintenance unless @attrs has %DMA_ATTR_SKIP_CPU_SYNC), removes
- * every IOMMU mapping with one IOTLB flush and frees what phyr_map()
- * allocated.  The list that was mapped is left alone.  Afterwards @map is
- * no longer mapped and may be passed to phyr_map() again.
+ * every IOMMU mapping and frees what phyr_map() allocated; an IOVA
+ * mapping takes one IOTLB flush.  The list that was mapped is left alone.
+ * Afterwards @map is no longer mapped and may be passed to phyr_map()
+ * again.
  *
  * Context: Any context.
  */
 void phyr_unmap(struct phyr_dma *map, unsigned long attrs)
 {
-	const struct phyr_list *dma = phyr_dma_list(map);
+	struct phyr_list one;
+	const struct phyr_list *dma = phyr_dma_list(map, &one);
 
 	if (WARN_ON_ONCE(!phyr_dma_mapped(map)))
 		return;
@@ -846,9 +827,9 @@ void phyr_unmap(struct phyr_dma *map, unsigned long attrs)
 				     phyr_list_length(dma),
 				     phyr_list_nr_ranges(dma), map->dir, attrs);
 	phyr_walk(map, dma, 0, phyr_list_length(dma), PHYR_OP_UNMAP, attrs);
-	if (IS_ENABLED(CONFIG_IOMMU_DMA_PHYR) && map->backend == PHYR_MAP_IOMMU)
-		iommu_dma_unmap_phyr(map);
-	phyr_list_destroy(&map->list);
+	if (map->backend == PHYR_MAP_IOVA)
+		phyr_unmap_iova(map, attrs);
+	phyr_map_free_list(map);
 	map->flags = 0;
 }
 EXPORT_SYMBOL_GPL(phyr_unmap);
@@ -862,13 +843,14 @@ static void phyr_debug_sync_outside(const struct phyr_dma *map, u64 offset,
 {
 	u64 last = phyr_dma_length(map) - 1, end;
 	struct phyr_piece_iter pi;
+	struct phyr_list one;
 	struct phyr_piece p;
 
 	if (!debug_dma_phyr_active())
 		return;
 	if (check_add_overflow(offset, len, &end))
 		end = U64_MAX;
-	phyr_piece_init(&pi, map, phyr_dma_list(map), last, 1);
+	phyr_piece_init(&pi, map, phyr_dma_list(map, &one), last, 1);
 	if (phyr_piece_next(&pi, &p))
 		debug_dma_sync_phyr(map->dev, p.addr - p.into,
 				    p.piece_len + (end - last) - 1, map->dir,
@@ -879,6 +861,7 @@ static void phyr_sync(const struct phyr_dma *map, u64 offset, u64 len,
 		      enum phyr_op op)
 {
 	u64 length = phyr_dma_length(map);
+	struct phyr_list one;
 
 	if (WARN_ON_ONCE(!phyr_dma_mapped(map)) || !len)
 		return;
@@ -888,7 +871,7 @@ static void phyr_sync(const struct phyr_dma *map, u64 offset, u64 len,
 			return;
 		len = length - offset;
 	}
-	phyr_walk(map, phyr_dma_list(map), offset, len, op, 0);
+	phyr_walk(map, phyr_dma_list(map, &one), offset, len, op, 0);
 }
 
 /**
@@ -926,6 +909,43 @@ void phyr_sync_for_device(const struct phyr_dma *map, u64 offset, u64 len)
 	phyr_sync(map, offset, len, PHYR_OP_SYNC_FOR_DEVICE);
 }
 EXPORT_SYMBOL_GPL(phyr_sync_for_device);
+
+/**
+ * phyr_dma_list() - The DMA ranges of a mapping, as a list.
+ * @map: Mapping made by phyr_map().
+ * @one: Room for a list, used when the mapping is one range, which @map
+ *	holds without a list.  It allocates nothing and needs no
+ *	phyr_list_destroy().
+ *
+ * For callers that walk or seek the DMA ranges with the list's own
+ * iterators, such as RDMA's block iteration; phyr_dma_for_each_seg() and
+ * phyr_dma_for_each_range() need no list.  Byte n of the returned list
+ * is the DMA address of byte n of the list that was mapped.  Ranges are
+ * merged wherever they are contiguous in DMA space and are not cut to the
+ * device's segment limits; a range of PCI peer-to-peer memory mapped by
+ * bus address has %PHYR_RANGE_P2P in the iterator's flags.  The list may
+ * be the mapped list itself or @one, so it is read-only; it is valid
+ * until phyr_unmap() and while @one lives.
+ *
+ * Context: Any context.
+ * Return: The DMA list.
+ */
+const struct phyr_list *phyr_dma_list(const struct phyr_dma *map,
+				      struct phyr_list *one)
+{
+	if (map->flags & PHYR_DMA_IDENTITY)
+		return map->pl;
+	if (map->list)
+		return map->list;
+	/* The first range of an empty list is stored in it: no allocation. */
+	phyr_list_init(one);
+	WARN_ON_ONCE(phyr_list_append_dma(one, map->state.addr,
+					  phyr_list_length(map->pl),
+					  map->flags & PHYR_DMA_BUS_ADDR,
+					  GFP_ATOMIC));
+	return one;
+}
+EXPORT_SYMBOL_GPL(phyr_dma_list);
 
 /**
  * phyr_dma_nr_segs() - Count the DMA segments of a mapping.

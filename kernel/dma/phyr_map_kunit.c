@@ -57,7 +57,7 @@
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
 #include <linux/phyr-dma.h>
-#include <linux/phyr-map-ops.h>
+#include <linux/phyr-dma.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/sched.h>
@@ -67,9 +67,7 @@
 #include <linux/swiotlb.h>
 #include <linux/vmalloc.h>
 #include <trace/events/iommu.h>
-#include "../../lib/phyr_test.h"
 #include "../../lib/test_phyr_edu.h"
-#include "../../drivers/iommu/dma-iommu.h"
 #include "debug.h"
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
@@ -136,6 +134,52 @@ static struct pci_driver phyr_map_edu_driver = {
 
 static bool phyr_map_edu_driver_registered;
 
+/*
+ * The IOMMU page tables as the iommu:map and iommu:unmap events tell of
+ * them: bytes mapped and not unmapped, and map events, by the task that
+ * last took a snapshot (a test case; other tasks' DMA is not counted).
+ * An unmap made through a flush queue is an event of the task that
+ * unmaps: only the IOTLB flush and the IOVA free are deferred.
+ */
+static struct task_struct *iommu_count_task;
+static atomic_long_t iommu_mapped;
+static atomic_long_t iommu_map_events;
+
+static void iommu_count_map(void *data, unsigned long iova, phys_addr_t paddr,
+			    size_t size)
+{
+	if (current != READ_ONCE(iommu_count_task))
+		return;
+	atomic_long_add(size, &iommu_mapped);
+	atomic_long_inc(&iommu_map_events);
+}
+
+static void iommu_count_unmap(void *data, unsigned long iova, size_t size,
+			      size_t unmapped_size)
+{
+	if (current == READ_ONCE(iommu_count_task))
+		atomic_long_sub(unmapped_size, &iommu_mapped);
+}
+
+static int iommu_count_start(void)
+{
+	int ret = register_trace_map(iommu_count_map, NULL);
+
+	if (!ret) {
+		ret = register_trace_unmap(iommu_count_unmap, NULL);
+		if (ret)
+			unregister_trace_map(iommu_count_map, NULL);
+	}
+	return ret;
+}
+
+static void iommu_count_stop(void)
+{
+	unregister_trace_unmap(iommu_count_unmap, NULL);
+	unregister_trace_map(iommu_count_map, NULL);
+	tracepoint_synchronize_unregister();
+}
+
 static int phyr_map_suite_init(struct kunit_suite *suite)
 {
 	struct pci_dev *pdev = NULL;
@@ -167,7 +211,7 @@ static int phyr_map_suite_init(struct kunit_suite *suite)
 		env.sw.pdev ? pci_name(env.sw.pdev) : "-",
 		env.rp.pdev ? pci_name(env.rp.pdev) : "-",
 		env.nvme ? pci_name(env.nvme) : "-");
-	return 0;
+	return iommu_count_start();
 }
 
 static void phyr_map_edu_exit(struct phyr_map_edu *edu)
@@ -183,6 +227,7 @@ static void phyr_map_edu_exit(struct phyr_map_edu *edu)
 
 static void phyr_map_suite_exit(struct kunit_suite *suite)
 {
+	iommu_count_stop();
 	phyr_map_edu_exit(&env.sw);
 	phyr_map_edu_exit(&env.rp);
 	pci_dev_put(env.nvme);
@@ -204,19 +249,17 @@ static struct phyr_map_edu *need_edu(struct kunit *test,
 struct phyr_map_counters {
 	u32 dma_errors;
 	u32 dma_outstanding;
-	long iova_live;
+	long iommu_mapped;
 	long map_calls;
 	long chunks;
 };
 
 static void phyr_map_counters(struct phyr_map_counters *c)
 {
+	WRITE_ONCE(iommu_count_task, current);
 	debug_dma_counters(&c->dma_errors, &c->dma_outstanding);
-	c->iova_live = 0;
-	c->map_calls = 0;
-#if IS_ENABLED(CONFIG_IOMMU_DMA_PHYR)
-	iommu_dma_phyr_stats(&c->iova_live, &c->map_calls);
-#endif
+	c->iommu_mapped = atomic_long_read(&iommu_mapped);
+	c->map_calls = atomic_long_read(&iommu_map_events);
 	c->chunks = 0;
 #if IS_ENABLED(CONFIG_PHYR_KUNIT_TEST)
 	c->chunks = phyr_chunks_live();
@@ -235,8 +278,8 @@ static void expect_counters_errors(struct kunit *test,
 			    "DMA-API debug reported errors");
 	KUNIT_EXPECT_EQ_MSG(test, now.dma_outstanding, before->dma_outstanding,
 			    "DMA-API debug entries leaked");
-	KUNIT_EXPECT_EQ_MSG(test, now.iova_live, before->iova_live,
-			    "IOVA leaked");
+	KUNIT_EXPECT_EQ_MSG(test, now.iommu_mapped, before->iommu_mapped,
+			    "IOMMU mappings leaked");
 	KUNIT_EXPECT_EQ_MSG(test, now.chunks, before->chunks,
 			    "phyr chunks leaked");
 }
@@ -480,11 +523,22 @@ static struct phyr range_at(const struct phyr_list *pl, u64 off,
 	return r;
 }
 
+/* The DMA list of a mapping; the room for one range lives with the test. */
+static const struct phyr_list *dma_list(struct kunit *test,
+					const struct phyr_dma *map)
+{
+	struct phyr_list *one = kunit_kzalloc(test, sizeof(*one), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, one);
+	return phyr_dma_list(map, one);
+}
+
 /* DMA address of byte @off of a mapping, with @len bytes contiguous there. */
 static dma_addr_t dma_at(struct kunit *test, const struct phyr_dma *map,
 			 u64 off, u64 len)
 {
-	struct phyr r = range_at(phyr_dma_list(map), off, NULL);
+	struct phyr_list one;
+	struct phyr r = range_at(phyr_dma_list(map, &one), off, NULL);
 
 	KUNIT_ASSERT_GE(test, r.len, len);
 	return r.addr;
@@ -694,7 +748,7 @@ static void phyr_test_map_pages(struct kunit *test)
 
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
-	dma = phyr_dma_list(map);
+	dma = dma_list(test, map);
 	KUNIT_EXPECT_EQ(test, phyr_list_length(dma), phyr_list_length(pl));
 	KUNIT_EXPECT_EQ(test, phyr_dma_length(map), phyr_list_length(pl));
 	if (use_dma_iommu(dev)) {
@@ -739,7 +793,7 @@ static void phyr_test_map_identity(struct kunit *test)
 
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_TO_DEVICE);
-	KUNIT_EXPECT_PTR_EQ(test, phyr_dma_list(map),
+	KUNIT_EXPECT_PTR_EQ(test, dma_list(test, map),
 			    (const struct phyr_list *)pl);
 	phyr_unmap(map, 0);
 	/* The list was not touched and nothing was allocated for it. */
@@ -763,7 +817,7 @@ static void phyr_test_map_folios(struct kunit *test)
 
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
-	dma = phyr_dma_list(map);
+	dma = dma_list(test, map);
 	check_translation(test, dev, pl, dma);
 	if (use_dma_iommu(dev)) {
 		c = range_at(pl, 0, NULL);
@@ -848,10 +902,10 @@ static void phyr_test_map_linear(struct kunit *test)
 	phyr_map_counters(&before);
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_TO_DEVICE);
-	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(phyr_dma_list(map)), 1UL);
-	KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(phyr_dma_list(map)),
+	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(dma_list(test, map)), 1UL);
+	KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(dma_list(test, map)),
 			(size_t)0);
-	check_translation(test, dev, pl, phyr_dma_list(map));
+	check_translation(test, dev, pl, dma_list(test, map));
 	phyr_unmap(map, 0);
 	expect_counters(test, &before);
 }
@@ -875,9 +929,9 @@ static void phyr_test_map_unaligned(struct kunit *test)
 
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
-	KUNIT_EXPECT_EQ(test, phyr_list_length(phyr_dma_list(map)),
+	KUNIT_EXPECT_EQ(test, phyr_list_length(dma_list(test, map)),
 			phyr_list_length(pl));
-	check_translation(test, dev, pl, phyr_dma_list(map));
+	check_translation(test, dev, pl, dma_list(test, map));
 	check_edu_roundtrip(test, edu, pl, map, 1000);
 	phyr_unmap(map, 0);
 	expect_counters(test, &before);
@@ -926,7 +980,7 @@ static void phyr_test_map_untrusted(struct kunit *test)
 					    dma_at(test, map, PAGE_SIZE, 512));
 		KUNIT_EXPECT_TRUE_MSG(test, swiotlb_find_pool(dev, bounce),
 				      "the 512-byte range is bounced");
-		check_translation(test, dev, pl, phyr_dma_list(map));
+		check_translation(test, dev, pl, dma_list(test, map));
 		check_edu_roundtrip(test, edu, pl, map, 256);
 		phyr_unmap(map, 0);
 	} else {
@@ -937,7 +991,7 @@ static void phyr_test_map_untrusted(struct kunit *test)
 
 	ret = phyr_map(dev, aligned, map, DMA_BIDIRECTIONAL, 0, GFP_KERNEL);
 	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
-	check_translation(test, dev, aligned, phyr_dma_list(map));
+	check_translation(test, dev, aligned, dma_list(test, map));
 	check_edu_roundtrip(test, edu, aligned, map, PAGE_SIZE);
 	phyr_unmap(map, 0);
 	expect_counters(test, &before);
@@ -964,7 +1018,7 @@ static void phyr_test_map_bounce(struct kunit *test)
 
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
-	KUNIT_EXPECT_PTR_NE(test, phyr_dma_list(map),
+	KUNIT_EXPECT_PTR_NE(test, dma_list(test, map),
 			    (const struct phyr_list *)pl);
 	phyr_dma_for_each_range(map, &diter, addr, len) {
 		phys_addr_t bounce = dma_to_phys(dev, addr);
@@ -1050,7 +1104,7 @@ static void phyr_test_map_p2p(struct kunit *test)
 
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
-	dma = phyr_dma_list(map);
+	dma = dma_list(test, map);
 	total = phyr_dma_length(map);
 	KUNIT_EXPECT_PTR_NE(test, dma, (const struct phyr_list *)pl);
 	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(dma), 3UL);
@@ -1188,7 +1242,7 @@ static void phyr_map_fail_sweep(struct kunit *test, struct device *dev,
 	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
 	kunit_info(test, "%u failure points, then success", n - 1);
 	KUNIT_EXPECT_GE(test, n - 1, min_points);
-	check_translation(test, dev, pl, phyr_dma_list(map));
+	check_translation(test, dev, pl, dma_list(test, map));
 	phyr_unmap(map, 0);
 	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
 	expect_counters(test, &before);
@@ -1279,7 +1333,7 @@ static void phyr_test_seg_iter(struct kunit *test)
 
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_TO_DEVICE);
-	KUNIT_ASSERT_PTR_EQ(test, phyr_dma_list(map),
+	KUNIT_ASSERT_PTR_EQ(test, dma_list(test, map),
 			    (const struct phyr_list *)pl);
 	expect = base + 0x1000;
 	phyr_dma_for_each_seg(map, &diter, addr, len) {
@@ -1406,7 +1460,7 @@ static void phyr_test_seg_limits(struct kunit *test)
 
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_TO_DEVICE);
-	check_translation(test, dev, pl, phyr_dma_list(map));
+	check_translation(test, dev, pl, dma_list(test, map));
 	/* The mapping exercises both limits. */
 	phyr_dma_for_each_range(map, &diter, addr, len) {
 		long_range |= len > max_seg;
@@ -1890,11 +1944,11 @@ static void phyr_test_dma_addr_not_p2p(struct kunit *test)
 
 		map = test_map_state(test);
 		test_map(test, dev, pl, map, DMA_TO_DEVICE);
-		r = range_at(phyr_dma_list(map), 0, &flags);
+		r = range_at(dma_list(test, map), 0, &flags);
 		KUNIT_EXPECT_EQ(test, (u64)r.addr, (u64)cmb);
 		KUNIT_EXPECT_FALSE_MSG(test, flags & PHYR_RANGE_P2P,
 				       "direct: a DMA address classified as P2P");
-		KUNIT_EXPECT_FALSE(test, phyr_list_has_p2p(phyr_dma_list(map)));
+		KUNIT_EXPECT_FALSE(test, phyr_list_has_p2p(dma_list(test, map)));
 		phyr_unmap(map, 0);
 		expect_counters(test, &before);
 	}
@@ -1922,7 +1976,7 @@ static void phyr_test_dma_addr_not_p2p(struct kunit *test)
 	sg_free_table(&sgt);
 }
 
-#if IS_ENABLED(CONFIG_IOMMU_DMA_PHYR)
+#if IS_ENABLED(CONFIG_IOMMU_DMA)
 /*
  * IOVA space of a domain filled with reservations, all but a hole, so
  * that the next allocation of the hole's size lands in it; and what
@@ -2082,7 +2136,7 @@ static void phyr_test_iova_at_p2p_page(struct kunit *test)
 	for (round = 0; round < 2; round++) {
 		map = test_map_state(test);
 		test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
-		r = range_at(phyr_dma_list(map), 0, &flags);
+		r = range_at(dma_list(test, map), 0, &flags);
 		KUNIT_ASSERT_EQ_MSG(test, (u64)r.addr, (u64)target,
 				    "round %u: the IOVA was not forced", round);
 		KUNIT_EXPECT_FALSE_MSG(test, flags & PHYR_RANGE_P2P,
@@ -2109,7 +2163,7 @@ static void phyr_test_iova_at_p2p_page(struct kunit *test)
 #else
 static void phyr_test_iova_at_p2p_page(struct kunit *test)
 {
-	kunit_skip(test, "needs CONFIG_IOMMU_DMA_PHYR");
+	kunit_skip(test, "needs CONFIG_IOMMU_DMA");
 }
 #endif
 
@@ -2136,14 +2190,14 @@ static void phyr_test_map_no_alloc(struct kunit *test)
 	ret = map_count_points(dev, pl, map, DMA_BIDIRECTIONAL, &points);
 	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "phyr_map: %pe", ERR_PTR(ret));
 	phyr_map_counters(&mapped);
-	dma = phyr_dma_list(map);
+	dma = dma_list(test, map);
 	KUNIT_EXPECT_EQ_MSG(test, mapped.chunks, before.chunks,
 			    "phyr chunks allocated by phyr_map()");
 	if (use_dma_iommu(dev)) {
 		/* One IOVA range, held in the state itself. */
 		KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(dma), 1UL);
 		KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(dma), (size_t)0);
-		KUNIT_EXPECT_EQ(test, mapped.iova_live - before.iova_live,
+		KUNIT_EXPECT_EQ(test, mapped.iommu_mapped - before.iommu_mapped,
 				(long)(64 * PAGE_SIZE));
 		/* The IOVA, one iommu_map_phyr() for all 64, the IOTLB sync. */
 		want_points = 1 + 1 + 1;
@@ -2193,9 +2247,9 @@ static void phyr_test_unmap_remap(struct kunit *test)
 	pl = first;
 	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
 	KUNIT_EXPECT_EQ(test, phyr_dma_length(map), phyr_list_length(pl));
-	check_translation(test, dev, pl, phyr_dma_list(map));
+	check_translation(test, dev, pl, dma_list(test, map));
 	check_edu_roundtrip(test, edu, pl, map, 1000);
-	d = range_at(phyr_dma_list(map), 0, NULL);
+	d = range_at(dma_list(test, map), 0, NULL);
 	phyr_unmap(map, 0);
 	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
 	if (domain)
@@ -2206,9 +2260,9 @@ static void phyr_test_unmap_remap(struct kunit *test)
 	pl = second;
 	test_map(test, dev, pl, map, DMA_BIDIRECTIONAL);
 	KUNIT_EXPECT_EQ(test, phyr_dma_length(map), phyr_list_length(pl));
-	KUNIT_EXPECT_EQ(test, phyr_list_length(phyr_dma_list(map)),
+	KUNIT_EXPECT_EQ(test, phyr_list_length(dma_list(test, map)),
 			phyr_list_length(pl));
-	check_translation(test, dev, pl, phyr_dma_list(map));
+	check_translation(test, dev, pl, dma_list(test, map));
 	check_edu_roundtrip(test, edu, pl, map, PAGE_SIZE);
 	phyr_unmap(map, 0);
 	KUNIT_EXPECT_FALSE(test, phyr_dma_mapped(map));
@@ -2294,16 +2348,15 @@ static unsigned long map_phyr_bad_pages(struct iommu_domain *domain,
 }
 
 struct map_phyr_iova {
-	struct iommu_domain *domain;
-	dma_addr_t iova;
-	size_t len;
+	struct device *dev;
+	struct dma_iova_state state;
 };
 
 static void map_phyr_iova_free(void *data)
 {
 	struct map_phyr_iova *a = data;
 
-	iommu_dma_free_iova(a->domain->iova_cookie, a->iova, a->len, NULL);
+	dma_iova_free(a->dev, &a->state);
 }
 
 /*
@@ -2362,12 +2415,12 @@ static void map_phyr_check(struct kunit *test, bool op)
 	/* Whole 2 MiB blocks on either side, for the checks outside. */
 	a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, a);
-	a->domain = domain;
-	a->len = ALIGN(c.iova_len, SZ_2M) + 2 * SZ_2M;
-	a->iova = iommu_dma_alloc_iova(domain, a->len, dma_get_mask(dev), dev);
-	KUNIT_ASSERT_NE(test, a->iova, 0);
+	a->dev = dev;
+	KUNIT_ASSERT_TRUE(test, dma_iova_try_alloc(dev, &a->state, 0,
+						   ALIGN(c.iova_len, SZ_2M) +
+						   2 * SZ_2M));
 	test_add_action(test, map_phyr_iova_free, a);
-	c.iova = ALIGN(a->iova, SZ_2M) + SZ_2M;
+	c.iova = ALIGN(a->state.addr, SZ_2M) + SZ_2M;
 	/*
 	 * A 4 KiB page mapped and unmapped where the second folio goes
 	 * leaves a table of 4 KiB pages behind, which a large page there
@@ -2779,7 +2832,7 @@ static struct phyr_dma *debug_stale_map(struct kunit *test,
 	phyr_map_counters(before);
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_FROM_DEVICE);
-	KUNIT_ASSERT_PTR_EQ(test, phyr_dma_list(map),
+	KUNIT_ASSERT_PTR_EQ(test, dma_list(test, map),
 			    (const struct phyr_list *)pl);
 	return map;
 }
@@ -3209,16 +3262,18 @@ static unsigned int oracle_nr_places(const struct phyr_list *pl)
 static void oracle_record(const struct phyr_list *pl,
 			  const struct phyr_dma *map, struct oracle_sample *s)
 {
+	const struct phyr_list *dma;
 	struct device *dev = map->dev;
 	struct phyr_iter iter;
+	struct phyr_list one;
 	struct phyr r;
 	u64 off = 0, at;
 
+	dma = phyr_dma_list(map, &one);
 	phyr_list_for_each(pl, &iter, r) {
 		for (at = 0; at < r.len; at = oracle_next(r.addr, r.len, at)) {
 			unsigned int flags;
-			struct phyr d = range_at(phyr_dma_list(map), off + at,
-						 &flags);
+			struct phyr d = range_at(dma, off + at, &flags);
 
 			s->phys = r.addr + at;
 			s->addr = d.addr;
@@ -3440,7 +3495,7 @@ static void oracle_run(struct kunit *test, const struct oracle_dev *od,
 						GFP_KERNEL);
 			KUNIT_ASSERT_NOT_NULL(test, samples);
 			oracle_record(pl, map, samples);
-			first = range_at(phyr_dma_list(map), 0, NULL).addr;
+			first = range_at(dma_list(test, map), 0, NULL).addr;
 			if (od->edu && ref.dir == DMA_BIDIRECTIONAL &&
 			    !phyr_list_has_p2p(pl))
 				oracle_edu_copy(test, od->edu, pl, map);
@@ -3596,7 +3651,7 @@ static void phyr_test_map_dma_regions(struct kunit *test)
 
 	map = test_map_state(test);
 	test_map(test, dev, pl, map, DMA_TO_DEVICE);
-	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(phyr_dma_list(map)), 2UL);
+	KUNIT_EXPECT_EQ(test, phyr_list_nr_ranges(dma_list(test, map)), 2UL);
 	for (off = 0; off < 3 * PAGE_SIZE; off += 61, n++) {
 		phys_addr_t phys = base + 100 + off;
 		dma_addr_t ref = dma_map_page(dev, pfn_to_page(PHYS_PFN(phys)),
@@ -4056,9 +4111,9 @@ static int bench_run(struct kunit *test, struct device *dev,
 					goto out;
 				}
 				/* The state is the caller's: only the DMA list. */
-				if (phyr_dma_list(&map) != pl)
-					res->phyr_alloc =
-						phyr_list_mem_bytes(phyr_dma_list(&map));
+				if (map.list)
+					res->phyr_alloc = sizeof(*map.list) +
+						phyr_list_mem_bytes(map.list);
 				phyr_unmap(&map, 0);
 				t2 = ktime_get_ns();
 				pm[r] = t1 - t0;

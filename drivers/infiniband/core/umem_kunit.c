@@ -31,7 +31,9 @@
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
+#include <linux/scatterlist.h>
 #include <linux/sizes.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <rdma/ib_umem.h>
 #include <rdma/iter.h>
@@ -258,6 +260,7 @@ static void umem_test_map(struct kunit *test, bool iommu)
 {
 	struct umem_env *env = test_env(test, iommu, 96, 100);
 	const unsigned long bitmap = SZ_4K | SZ_64K | SZ_2M | SZ_1G;
+	struct phyr_list one;
 	u8 *buf, *back;
 	struct ib_umem *umem;
 	dma_addr_t first;
@@ -295,7 +298,7 @@ static void umem_test_map(struct kunit *test, bool iommu)
 	if (pgsz)
 		check_blocks(test, env, umem, pgsz, env->start);
 	kunit_info(test, "best page size %lu, %lu DMA ranges", pgsz,
-		   phyr_list_nr_ranges(ib_umem_dma_list(umem)));
+		   phyr_list_nr_ranges(ib_umem_dma_list(umem, &one)));
 	pgsz = ib_umem_find_best_pgsz(umem, bitmap,
 				      SZ_1G + offset_in_page(env->start));
 	KUNIT_EXPECT_NE(test, pgsz, 0UL);
@@ -341,6 +344,48 @@ static void umem_test_map_iommu(struct kunit *test)
 static void umem_test_map_direct(struct kunit *test)
 {
 	umem_test_map(test, false);
+}
+
+/*
+ * A one-page MR, the most common kind: the umem is all it allocates, the
+ * DMA mapping being the one range the umem holds in place (identity, or
+ * one IOVA range), and it is at most 1.5 times what pristine 6.12
+ * allocates for it: its struct ib_umem, whose fields before the
+ * sg_append_table are the ones this umem has before its list, and a
+ * scatterlist of one entry.
+ */
+static void umem_test_small(struct kunit *test, bool iommu)
+{
+	struct umem_env *env = test_env(test, iommu, 1, 0);
+	size_t pristine, ours;
+	struct ib_umem *umem;
+
+	umem = ib_umem_get(env->ibdev, env->start, PAGE_SIZE,
+			   IB_ACCESS_LOCAL_WRITE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_EXPECT_EQ(test, dma_phys(env, ib_umem_dma_address(umem, 0)),
+			expected_phys(env, 0));
+	KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(&umem->pl), (size_t)0);
+	KUNIT_EXPECT_PTR_EQ(test, umem->dma.list, NULL);
+	ours = ksize(umem);
+	pristine = kmalloc_size_roundup(ALIGN(offsetof(struct ib_umem, pl),
+					      sizeof(void *)) +
+					sizeof(struct sg_append_table)) +
+		   kmalloc_size_roundup(sizeof(struct scatterlist));
+	kunit_info(test, "one-page umem: %zu bytes (struct %zu, struct phyr_dma %zu), pristine %zu",
+		   ours, sizeof(*umem), sizeof(umem->dma), pristine);
+	KUNIT_EXPECT_LE(test, 2 * ours, 3 * pristine);
+	ib_umem_release(umem);
+}
+
+static void umem_test_small_iommu(struct kunit *test)
+{
+	umem_test_small(test, true);
+}
+
+static void umem_test_small_direct(struct kunit *test)
+{
+	umem_test_small(test, false);
 }
 
 /* Bad arguments and memory that cannot be pinned: nothing held after. */
@@ -598,6 +643,8 @@ static void umem_test_fail_nth(struct kunit *test)
 static struct kunit_case ib_umem_test_cases[] = {
 	KUNIT_CASE(umem_test_map_iommu),
 	KUNIT_CASE(umem_test_map_direct),
+	KUNIT_CASE(umem_test_small_iommu),
+	KUNIT_CASE(umem_test_small_direct),
 	KUNIT_CASE(umem_test_errors),
 	KUNIT_CASE(umem_test_dmabuf),
 	KUNIT_CASE(umem_test_fail_nth),

@@ -13,7 +13,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include "model.h"
-#include "../../../lib/phyr_test.h"
 
 u64 rnd(u64 *state)
 {
