@@ -342,7 +342,12 @@ sync_tree() {
 	mkdir -p "$exp"
 	git -C "$AM_REPO" archive "$rev" | tar -x -C "$exp"
 	rsync -rlpc "$exp/" "$BTREE/"
-	# paths the series touches at some commit but not at REV: pristine
+	# paths the series touches at some commit but not at REV, or that an
+	# earlier series synced into this tree touched: pristine
+	touch "$S/.touched"
+	git -C "$AM_REPO" log --format= --name-only base..HEAD |
+		cat - "$S/.touched" | sort -u > "$S/.touched.tmp"
+	mv "$S/.touched.tmp" "$S/.touched"
 	while IFS= read -r t; do
 		[ -e "$exp/$t" ] && continue
 		if [ -e "$PRISTINE/$t" ]; then
@@ -350,7 +355,7 @@ sync_tree() {
 		else
 			rm -f "$BTREE/$t"
 		fi
-	done < <(git -C "$AM_REPO" log --format= --name-only base..HEAD | sort -u)
+	done < "$S/.touched"
 }
 
 # config fragments: defconfig + these
@@ -380,7 +385,7 @@ CONFIG_ZONE_DEVICE=y
 CONFIG_PCI_P2PDMA=y
 "
 # symbols that must end up set in the x86_64 config of the final commit
-CONFIG_REQUIRED="PHYR PHYR_MAP IOMMU_DMA_PHYR PHYR_KUNIT_TEST PHYR_MAP_KUNIT_TEST
+CONFIG_REQUIRED="PHYR PHYR_MAP PHYR_KUNIT_TEST PHYR_MAP_KUNIT_TEST
 DMA_MAP_IOVA_KUNIT_TEST TEST_PHYR KUNIT FAULT_INJECTION PCI PCI_P2PDMA IOMMU_SUPPORT INTEL_IOMMU
 IOMMU_DMA DMA_API_DEBUG INFINIBAND_USER_MEM RDMA_RXE INFINIBAND_UMEM_KUNIT_TEST"
 
