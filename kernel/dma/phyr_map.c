@@ -44,10 +44,12 @@
  *
  * Identity: when the device sees CPU physical addresses as they are (no
  * IOMMU or dma_map_ops, no bus offset in &device.dma_range_map, no memory
- * encryption, no forced bouncing, no peer-to-peer memory, a coherent
- * device) and the highest address of the list, which the list keeps as a
- * summary, is within its DMA mask, the input list is the DMA list: O(1)
- * and nothing allocated.
+ * encryption, no forced bouncing, no peer-to-peer memory, no kmalloc()
+ * bouncing for a non-coherent device) and the highest address of the
+ * list, which the list keeps as a summary, is within its DMA mask, the
+ * input list is the DMA list: O(1) and nothing allocated.  Cache
+ * maintenance of a non-coherent device is dma-direct's sync, range by
+ * range.
  *
  * IOVA: behind the IOMMU of the DMA API, the list takes one IOVA range
  * from dma_iova_try_alloc() and is linked into it with one
@@ -288,52 +290,74 @@ enum phyr_op {
 };
 
 /*
- * What @op does to one part of a piece, through the DMA API.  P2P memory
- * is never bounced and needs no cache maintenance; the IOVA of an IOVA
- * mapping is unmapped as a whole by phyr_unmap().
+ * A sync of one part of a piece with the DMA core's own calls, in steps
+ * that fit their size_t: what dma_sync_single_for_*() does for a piece
+ * of dma_map_phys(), and for an identity or IOVA mapping what they do
+ * but for dma-debug, whose entries phyr_walk() checks itself.
  */
-static void phyr_piece_op(const struct phyr_dma *map, const struct phyr_piece *p,
-			  enum phyr_op op, unsigned long attrs)
+static void phyr_sync_part(const struct phyr_dma *map, dma_addr_t addr,
+			   u64 len, enum phyr_op op)
 {
+	bool cpu = op == PHYR_OP_SYNC_FOR_CPU;
 	struct device *dev = map->dev;
 	enum dma_data_direction dir = map->dir;
+	size_t n;
 
-	if (p->bus_addr)
-		return;
-	if (map->backend == PHYR_MAP_PIECES && op == PHYR_OP_UNMAP) {
-		/* Pieces fit a size_t: dma_max_mapping_size() cut them. */
-		dma_unmap_phys(dev, p->addr, p->len, dir,
-			       attrs | (p->p2p ? DMA_ATTR_MMIO : 0));
-		return;
-	}
-	if (p->p2p || op == PHYR_OP_UNMAP)
-		return;
-	if (map->backend == PHYR_MAP_PIECES) {
-		if (op == PHYR_OP_SYNC_FOR_CPU)
-			dma_sync_single_for_cpu(dev, p->addr, p->len, dir);
-		else
-			dma_sync_single_for_device(dev, p->addr, p->len, dir);
-	} else if (IS_ENABLED(CONFIG_IOMMU_DMA)) {
-		/* One physically contiguous part of a range: a size_t. */
-		if (op == PHYR_OP_SYNC_FOR_CPU)
-			iommu_dma_sync_single_for_cpu(dev, p->addr, p->len, dir);
-		else
-			iommu_dma_sync_single_for_device(dev, p->addr, p->len,
-							 dir);
+	for (; len; addr += n, len -= n) {
+		n = min_t(u64, len, SZ_1G);
+		if (map->backend == PHYR_MAP_PIECES && cpu)
+			dma_sync_single_for_cpu(dev, addr, n, dir);
+		else if (map->backend == PHYR_MAP_PIECES)
+			dma_sync_single_for_device(dev, addr, n, dir);
+		else if (map->backend == PHYR_MAP_IDENTITY && cpu)
+			dma_direct_sync_single_for_cpu(dev, addr, n, dir);
+		else if (map->backend == PHYR_MAP_IDENTITY)
+			dma_direct_sync_single_for_device(dev, addr, n, dir);
+		else if (IS_ENABLED(CONFIG_IOMMU_DMA) && cpu)
+			iommu_dma_sync_single_for_cpu(dev, addr, n, dir);
+		else if (IS_ENABLED(CONFIG_IOMMU_DMA))
+			iommu_dma_sync_single_for_device(dev, addr, n, dir);
 	}
 }
 
 /*
- * Whether @op has work to do on the pieces beyond dma-debug.  An identity
- * mapping is of a coherent device; an IOVA mapping bounces nothing.
+ * What @op does to one part of a piece, through the DMA API.  P2P memory
+ * is never bounced and needs no cache maintenance; the IOVA of an IOVA
+ * mapping is unmapped as a whole by phyr_unmap().  Unmapping an identity
+ * mapping is a sync for the CPU, as dma_direct_unmap_page() does it.
+ */
+static void phyr_piece_op(const struct phyr_dma *map, const struct phyr_piece *p,
+			  enum phyr_op op, unsigned long attrs)
+{
+	if (p->bus_addr)
+		return;
+	if (map->backend == PHYR_MAP_PIECES && op == PHYR_OP_UNMAP) {
+		/* Pieces fit a size_t: dma_max_mapping_size() cut them. */
+		dma_unmap_phys(map->dev, p->addr, p->len, map->dir,
+			       attrs | (p->p2p ? DMA_ATTR_MMIO : 0));
+		return;
+	}
+	if (p->p2p)
+		return;
+	if (op == PHYR_OP_UNMAP && map->backend == PHYR_MAP_IDENTITY)
+		op = PHYR_OP_SYNC_FOR_CPU;
+	if (op != PHYR_OP_UNMAP)
+		phyr_sync_part(map, p->addr, p->len, op);
+}
+
+/*
+ * Whether @op has work to do on the pieces beyond dma-debug.  An IOVA
+ * mapping bounces nothing, and neither does an identity one.
  */
 static bool phyr_op_needed(const struct phyr_dma *map, enum phyr_op op,
 			   unsigned long attrs)
 {
 	if (map->backend == PHYR_MAP_PIECES)
 		return op == PHYR_OP_UNMAP || dma_dev_need_sync(map->dev);
-	return map->backend == PHYR_MAP_IOVA && op != PHYR_OP_UNMAP &&
-	       !dev_is_dma_coherent(map->dev);
+	if (op == PHYR_OP_UNMAP && (attrs & DMA_ATTR_SKIP_CPU_SYNC ||
+				    map->backend == PHYR_MAP_IOVA))
+		return false;
+	return !dev_is_dma_coherent(map->dev);
 }
 
 /* Whether phyr_map() makes dma-debug entries, or dma_map_phys() did. */
@@ -378,14 +402,15 @@ static void phyr_walk(const struct phyr_dma *map, const struct phyr_list *dma,
 
 /*
  * Add a DMA range to the mapping's own DMA list, which is allocated with
- * its first range; bus addresses merge only with each other.  A range
- * that covers the whole mapping is held in the state instead, as a linear
- * IOVA mapping is.
+ * its first range; bus addresses merge only with each other.  A piece
+ * that covers the whole mapping is held in the state instead, whose
+ * struct dma_iova_state is not in use then, as a linear IOVA mapping is.
  */
 static int phyr_map_add(struct phyr_dma *map, dma_addr_t addr, u64 len,
 			bool bus_addr, gfp_t gfp)
 {
-	if (!map->list && len == phyr_list_length(map->pl)) {
+	if (map->backend == PHYR_MAP_PIECES && !map->list &&
+	    len == phyr_list_length(map->pl)) {
 		map->state.addr = addr;
 		if (bus_addr)
 			map->flags |= PHYR_DMA_BUS_ADDR;
@@ -412,7 +437,8 @@ static void phyr_map_free_list(struct phyr_dma *map)
 /*
  * Whether the list can serve as its own DMA list: DMA address == physical
  * address for every byte, which the highest address of the list decides,
- * and nothing for dma-direct to do at map, unmap or sync time.
+ * and nothing for dma-direct to bounce; cache maintenance of a
+ * non-coherent device is dma-direct's, through phyr_sync_part().
  */
 static bool phyr_map_identity(struct device *dev, const struct phyr_list *pl)
 {
@@ -421,7 +447,7 @@ static bool phyr_map_identity(struct device *dev, const struct phyr_list *pl)
 	if (IS_ENABLED(CONFIG_ARCH_HAS_PHYS_TO_DMA) ||
 	    !IS_ENABLED(CONFIG_ARCH_DMA_ADDR_T_64BIT))
 		return false;
-	if (use_dma_iommu(dev) || !dev_is_dma_coherent(dev))
+	if (use_dma_iommu(dev))
 		return false;
 #ifdef CONFIG_DMA_OPS_BYPASS
 	if (ops && dev->dma_ops_bypass &&
@@ -432,6 +458,10 @@ static bool phyr_map_identity(struct device *dev, const struct phyr_list *pl)
 	if (ops || dev->dma_range_map || phyr_list_has_p2p(pl) ||
 	    is_swiotlb_force_bounce(dev) ||
 	    cc_platform_has(CC_ATTR_MEM_ENCRYPT))
+		return false;
+	/* Small kmalloc() buffers of a non-coherent device may be bounced. */
+	if (IS_ENABLED(CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC) &&
+	    !dev_is_dma_coherent(dev))
 		return false;
 	return dma_capable(dev, phyr_list_max_addr(pl), 1, true);
 }
@@ -739,9 +769,12 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 	}
 
 	ret = 0;
-	if (phyr_map_identity(dev, pl))
+	if (phyr_map_identity(dev, pl)) {
 		map->flags = PHYR_DMA_IDENTITY;
-	else
+		if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
+			phyr_walk(map, pl, 0, phyr_list_length(pl),
+				  PHYR_OP_SYNC_FOR_DEVICE, attrs);
+	} else
 		ret = use_dma_iommu(dev) ? phyr_map_iova(map, attrs, gfp) : 1;
 	if (ret > 0)
 		ret = phyr_map_pieces(map, attrs, gfp);
