@@ -774,8 +774,11 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 		if (!(attrs & DMA_ATTR_SKIP_CPU_SYNC))
 			phyr_walk(map, pl, 0, phyr_list_length(pl),
 				  PHYR_OP_SYNC_FOR_DEVICE, attrs);
-	} else
-		ret = use_dma_iommu(dev) ? phyr_map_iova(map, attrs, gfp) : 1;
+	} else if (use_dma_iommu(dev)) {
+		ret = phyr_map_iova(map, attrs, gfp);
+	} else {
+		ret = 1;
+	}
 	if (ret > 0)
 		ret = phyr_map_pieces(map, attrs, gfp);
 	if (ret)
