@@ -36,8 +36,26 @@
  * of a higher order.  Leaves are linked in append order for iteration.
  * Index nodes above them hold pointers to their children, and every chunk
  * records the list offset at which its first range starts, so a seek
- * binary-searches each level and then scans one leaf: O(log n).  Chunks
- * only ever get added on the right, so no node is ever split or moved.
+ * binary-searches each level down to a leaf: O(log n).  Chunks only ever
+ * get added on the right, so no node is ever split or moved.
+ *
+ * Within a page-sized leaf, a seek does not decode every entry before the
+ * one it looks for.  The leaf is cut into blocks of 64 words, and a
+ * 16-bit mark per block, at the end of the leaf, tells where the first
+ * entry that starts in the block begins: its word (3 bits, 0 to 4 words
+ * into the block) and its offset from the leaf's first range, in pages
+ * (13 bits).  The seek scans the marks for the last block that starts at
+ * or before its offset and decodes from there, at most one block of
+ * entries.  A mark whose offset is not a whole number of pages below
+ * 2^13 - 1 says so, and the seek decodes through its block instead; such
+ * marks are only found in leaves of byte-granular or long ranges, which
+ * hold fewer entries.  The first mark, which no block needs, has a bit
+ * for each of the next 15 blocks that holds only 4-byte entries up to
+ * the next mark.  There, as many pages as entries between the two marks
+ * means one page each, and the seek finds its entry without decoding;
+ * else it may walk back from the next mark, which it can as 4-byte
+ * entries have no second word.  With 4 KiB pages the marks take 32 of a
+ * leaf's 4096 bytes.
  * Freeing a list frees the leaf chain and the index nodes without looking
  * at a single entry.
  *
@@ -53,13 +71,14 @@
  * ``PHYR_<form>_<field>_SHIFT``:
  *
  * * ``...0`` (DELTA) -- 4 bytes: a run of 1 to 8 pages whose first page
- *   frame is within 2^27 frames of the end of the previous range.  Bits
- *   1-3 hold the number of pages minus one, bits 4-31 the signed distance.
- *   Pinned memory is usually scattered over a machine's RAM rather than
- *   over the whole physical address space, so 28 bits reach every page of
- *   a machine with up to 512 GiB of RAM from anywhere else in it.  The
- *   first entry of a leaf never has this form, so a seek can start
- *   decoding at any leaf.
+ *   frame is within 2^27 frames of the leaf's base: the frame of the
+ *   first byte of the leaf's first entry, which never has this form.
+ *   Bits 1-3 hold the number of pages minus one, bits 4-31 the signed
+ *   distance.  Pinned memory is usually scattered over a machine's RAM
+ *   rather than over the whole physical address space, so 28 bits reach
+ *   every page of a machine with up to 512 GiB of RAM from anywhere else
+ *   in it.  As every entry of a leaf decodes on its own, a seek can start
+ *   decoding at any leaf, and at any mark.
  * * ``..01`` (PAGE) -- 8 bytes, a 64-bit word: the page-aligned address in
  *   its upper bits and the number of pages minus one in bits 2 to
  *   PAGE_SHIFT - 1: up to 1024 pages (4 MiB) with 4 KiB pages.
@@ -129,6 +148,14 @@
 /* Words in the largest entry. */
 #define PHYR_MAX_WORDS		5
 
+/* A leaf's marks: words per block, and the fields of a mark. */
+#define PHYR_MARK_BLOCK_SHIFT	6
+#define PHYR_MARK_PAGES_BITS	13
+/* Pages field of a mark whose offset does not fit. */
+#define PHYR_MARK_NONE		((1u << PHYR_MARK_PAGES_BITS) - 1)
+/* Marks below this have a bit in the unused first mark (phyr_mark_set()). */
+#define PHYR_MARK_FLAT_MAX	16
+
 /**
  * struct phyr_chunk - A leaf of entries or an index node.
  * @next: Leaf: the next leaf, or after the tail the first spare chunk.
@@ -181,6 +208,10 @@ static_assert(PHYR_CHUNK_CAP(PHYR_CHUNK_SHIFT, u32) / PHYR_MAX_WORDS > 2);
 /* The page count of the 8-byte form lives between the tag and the address. */
 static_assert(PAGE_SHIFT >= 12);
 static_assert(PHYR_PAGE_PAGES_SHIFT < PAGE_SHIFT);
+/* A mark's word field counts the words of an entry from the block before. */
+static_assert(PHYR_MAX_WORDS - 1 < 1u << (16 - PHYR_MARK_PAGES_BITS));
+/* A small leaf needs no marks: it is one block. */
+static_assert(PHYR_CHUNK_CAP(PHYR_SMALL_SHIFT, u32) <= 1u << PHYR_MARK_BLOCK_SHIFT);
 
 /*
  * The tags are a prefix code that phyr_decode() reads from bit 0 up: each
@@ -282,6 +313,22 @@ static void phyr_chunk_free(struct phyr_chunk *c)
 		kfree(c);
 }
 
+/*
+ * The marks of a leaf, one per block of its words (the first is unused),
+ * stored after them; small leaves have none.
+ */
+static unsigned int phyr_nr_marks(const struct phyr_chunk *c)
+{
+	if (c->cap <= 1u << PHYR_MARK_BLOCK_SHIFT)
+		return 0;
+	return DIV_ROUND_UP(c->cap, 1u << PHYR_MARK_BLOCK_SHIFT);
+}
+
+static u16 *phyr_marks(const struct phyr_chunk *c)
+{
+	return (u16 *)&c->words[c->cap];
+}
+
 static void phyr_chunk_reset(struct phyr_chunk *c, unsigned int level,
 			     u64 start)
 {
@@ -289,10 +336,82 @@ static void phyr_chunk_reset(struct phyr_chunk *c, unsigned int level,
 	c->start = start;
 	c->used = 0;
 	c->level = level;
-	if (level)
+	if (level) {
 		c->cap = PHYR_CHUNK_CAP(c->shift, struct phyr_chunk *);
+		return;
+	}
+	c->cap = PHYR_CHUNK_CAP(c->shift, u32);
+	if (c->cap > 1u << PHYR_MARK_BLOCK_SHIFT) {
+		/* The marks take the end of the words they index. */
+		c->cap -= DIV_ROUND_UP(phyr_nr_marks(c), 2);
+		memset(phyr_marks(c), 0, phyr_nr_marks(c) * sizeof(u16));
+	}
+}
+
+/*
+ * The entries from mark @k of leaf @c up to mark @k + 1 are no longer all
+ * 4-byte ones.
+ */
+static void phyr_mark_mixed(struct phyr_chunk *c, unsigned int k)
+{
+	if (k && k < PHYR_MARK_FLAT_MAX && phyr_nr_marks(c))
+		phyr_marks(c)[0] &= ~BIT(k);
+}
+
+/*
+ * Mark the block of word @w of leaf @c: the entry there, @off bytes into
+ * the leaf's ranges, is the first to start in it; @delta if it has the
+ * 4-byte form.  Once a mark has no offset, none after it in the leaf has
+ * one, so that a seek can binary-search them.
+ */
+static void phyr_mark_set(struct phyr_chunk *c, unsigned int w, u64 off,
+			  bool delta)
+{
+	unsigned int k = w >> PHYR_MARK_BLOCK_SHIFT, pages = PHYR_MARK_NONE;
+	u16 *marks = phyr_marks(c);
+
+	if (!(off & (PAGE_SIZE - 1)) && off >> PAGE_SHIFT < PHYR_MARK_NONE &&
+	    (k == 1 || (marks[k - 1] & PHYR_MARK_NONE) != PHYR_MARK_NONE))
+		pages = off >> PAGE_SHIFT;
+	marks[k] = (w & ((1u << PHYR_MARK_BLOCK_SHIFT) - 1)) <<
+		   PHYR_MARK_PAGES_BITS | pages;
+	if (k >= PHYR_MARK_FLAT_MAX)
+		return;
+	if (delta)
+		marks[0] |= BIT(k);
 	else
-		c->cap = PHYR_CHUNK_CAP(c->shift, u32);
+		marks[0] &= ~BIT(k);
+}
+
+/*
+ * A new entry starts at word @w of leaf @c, @off bytes into the leaf's
+ * ranges, after an entry that starts at word @prev of the same leaf;
+ * @delta if it has the 4-byte form.
+ */
+static __always_inline void phyr_mark(struct phyr_chunk *c, unsigned int w,
+				      unsigned int prev, u64 off, bool delta)
+{
+	if (w >> PHYR_MARK_BLOCK_SHIFT != prev >> PHYR_MARK_BLOCK_SHIFT)
+		phyr_mark_set(c, w, off, delta);
+	else if (!delta)
+		phyr_mark_mixed(c, w >> PHYR_MARK_BLOCK_SHIFT);
+}
+
+/*
+ * Cut leaf @c back to @used words, which end an entry, and forget the
+ * marks of the entries that went.
+ */
+static void phyr_leaf_trim(struct phyr_chunk *c, unsigned int used)
+{
+	u16 *marks = phyr_marks(c);
+	unsigned int k;
+
+	c->used = used;
+	for (k = max(1u, used >> PHYR_MARK_BLOCK_SHIFT); k < phyr_nr_marks(c);
+	     k++)
+		if ((k << PHYR_MARK_BLOCK_SHIFT) +
+		    (marks[k] >> PHYR_MARK_PAGES_BITS) >= used)
+			marks[k] = 0;
 }
 
 static u64 phyr_get64(const u32 *p)
@@ -307,14 +426,20 @@ static void phyr_put64(u32 *p, u64 v)
 }
 
 /*
- * The base of a 4-byte entry: the frame after the one that holds the last
- * byte of the previous range.  Computed from the last byte, it cannot wrap
- * for a range that ends at the top of the address space.  With PAE it is
+ * The base of the 4-byte entries of leaf @c: the frame of the first byte
+ * of its first entry, which has one of the other forms.  With PAE it is
  * truncated to an unsigned long, the same way by encoder and decoder.
  */
-static unsigned long phyr_base_pfn(phys_addr_t last_byte)
+static unsigned long phyr_leaf_base(const struct phyr_chunk *c)
 {
-	return (unsigned long)(last_byte >> PAGE_SHIFT) + 1;
+	const u32 *p = c->words;
+	u64 addr;
+
+	if ((p[0] & PHYR_PAGE_TAG_MASK) == PHYR_PAGE_TAG)
+		addr = phyr_get64(p);
+	else
+		addr = phyr_get64(p + 1);
+	return (unsigned long)(addr >> PAGE_SHIFT);
 }
 
 /* The address a 4-byte entry @delta frames away from @base decodes to. */
@@ -610,9 +735,11 @@ static int phyr_grow_last(struct phyr_list *pl, const struct phyr *last,
 		ret = phyr_add_leaf(pl, pl->length - last->len, gfp);
 		if (ret)
 			return ret;
-		tail->used = pl->tail_last;
+		phyr_leaf_trim(tail, pl->tail_last);
 		pl->tail_last = 0;
 		p = pl->tail->words;
+	} else {
+		phyr_mark_mixed(tail, pl->tail_last >> PHYR_MARK_BLOCK_SHIFT);
 	}
 	pl->tail->used = pl->tail_last +
 			 phyr_write(p, form, last->addr, new_len, flags, 0);
@@ -623,8 +750,8 @@ static int phyr_grow_last(struct phyr_list *pl, const struct phyr *last,
 static int phyr_push(struct phyr_list *pl, phys_addr_t addr, u64 len,
 		     unsigned int flags, gfp_t gfp)
 {
-	unsigned long base = phyr_base_pfn(pl->last_end - 1);
 	struct phyr_chunk *tail;
+	unsigned long base = 0;
 	enum phyr_form form;
 	int ret;
 
@@ -637,6 +764,8 @@ static int phyr_push(struct phyr_list *pl, phys_addr_t addr, u64 len,
 		phyr_make_chunked(pl, leaf);
 	}
 	tail = pl->tail;
+	if (tail->used)
+		base = phyr_leaf_base(tail);
 	form = phyr_pick(addr, len, flags, base, !tail->used);
 	if (tail->used + phyr_form_words[form] > tail->cap) {
 		ret = phyr_add_leaf(pl, pl->length, gfp);
@@ -645,6 +774,9 @@ static int phyr_push(struct phyr_list *pl, phys_addr_t addr, u64 len,
 		tail = pl->tail;
 		form = phyr_pick(addr, len, flags, base, true);
 	}
+	if (tail->used)
+		phyr_mark(tail, tail->used, pl->tail_last,
+			  pl->length - tail->start, form == PHYR_FORM_DELTA);
 	pl->tail_last = tail->used;
 	tail->used += phyr_write(tail->words + tail->used, form, addr, len,
 				 flags, base);
@@ -731,8 +863,9 @@ static __always_inline int __phyr_list_append(struct phyr_list *pl,
 		if (likely(tail->used && tail->used < tail->cap &&
 			   !(((u64)addr | len) & (PAGE_SIZE - 1)) &&
 			   len <= PHYR_DELTA_MAX_PAGES << PAGE_SHIFT &&
-			   phyr_delta(addr, phyr_base_pfn(pl->last_end - 1),
-				      &delta))) {
+			   phyr_delta(addr, phyr_leaf_base(tail), &delta))) {
+			phyr_mark(tail, tail->used, pl->tail_last,
+				  pl->length - tail->start, true);
 			pl->tail_last = tail->used;
 			tail->words[tail->used++] =
 				phyr_delta_word(delta, len >> PAGE_SHIFT);
@@ -934,21 +1067,34 @@ static unsigned long phyr_append_scattered(struct phyr_list *pl,
 					   unsigned long n)
 {
 	struct phyr_chunk *tail = pl->tail;
-	unsigned int used = tail->used, cap = tail->cap;
+	unsigned int used = tail->used, cap = tail->cap, mark_at;
 	unsigned long base, pfn, next, max_pfn = 0, i;
 	long delta;
 
-	base = phyr_base_pfn(pl->last_end - 1);
+	base = phyr_leaf_base(tail);
 	pfn = page_to_pfn(pages[0]);
+	/* A page that goes on from the last range merges with it. */
+	if (pfn == PHYS_PFN(pl->last_end))
+		return 0;
+	/* The next word that starts a block, unless this one does. */
+	mark_at = round_up(used + 1, 1u << PHYR_MARK_BLOCK_SHIFT);
+	if (used >> PHYR_MARK_BLOCK_SHIFT !=
+	    pl->tail_last >> PHYR_MARK_BLOCK_SHIFT)
+		mark_at = used;
 	for (i = 0; i + 1 < n && used < cap; i++) {
 		next = page_to_pfn(pages[i + 1]);
 		delta = pfn - base;
-		if (next == pfn + 1 || !delta || !phyr_delta_fits(delta) ||
+		if (next == pfn + 1 || !phyr_delta_fits(delta) ||
 		    is_pci_p2pdma_page(pages[i]))
 			break;
+		if (used == mark_at) {
+			phyr_mark_set(tail, used, pl->length - tail->start +
+				      ((u64)i << PAGE_SHIFT), true);
+			mark_at = round_up(used + 1,
+					   1u << PHYR_MARK_BLOCK_SHIFT);
+		}
 		tail->words[used++] = phyr_delta_word(delta, 1);
 		max_pfn = max(max_pfn, pfn);
-		base = pfn + 1;
 		pfn = next;
 	}
 	if (!i)
@@ -957,7 +1103,7 @@ static unsigned long phyr_append_scattered(struct phyr_list *pl,
 	pl->tail_last = used - 1;
 	pl->nr_ranges += i;
 	pl->length += (u64)i << PAGE_SHIFT;
-	pl->last_end = PFN_PHYS(base);
+	pl->last_end = PFN_PHYS(page_to_pfn(pages[i - 1]) + 1);
 	pl->max_addr = max(pl->max_addr, PFN_PHYS(max_pfn) + PAGE_SIZE - 1);
 	return i;
 }
@@ -1066,7 +1212,7 @@ static void phyr_rollback(struct phyr_list *pl, const struct phyr_snapshot *s)
 
 	*pl = s->pl;
 	pl->tail->next = spares;
-	pl->tail->used = s->tail_used;
+	phyr_leaf_trim(pl->tail, s->tail_used);
 	memcpy(pl->tail->words + pl->tail_last, s->last,
 	       (s->tail_used - pl->tail_last) * sizeof(u32));
 }
@@ -1393,9 +1539,10 @@ bool __phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
 			iter->chunk = c;
 			iter->pos = c->words;
 		}
+		if (iter->pos == c->words)
+			iter->base = phyr_leaf_base(c);
 		iter->pos += phyr_decode(iter->pos, iter->base, &r,
 					 &iter->flags);
-		iter->base = phyr_base_pfn(r.addr + (phys_addr_t)(r.len - 1));
 		/* Only entries without flags may be left to the inline path. */
 		iter->end = iter->flags ? NULL : c->words + c->used;
 	}
@@ -1407,13 +1554,52 @@ bool __phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
 }
 EXPORT_SYMBOL_GPL(__phyr_iter_next);
 
+/*
+ * The pages field of a mark for a binary search: U64_MAX for a mark that
+ * has none or is unset, which sorts after every offset.
+ */
+static u64 phyr_mark_pages(u16 mark)
+{
+	unsigned int pages = mark & PHYR_MARK_NONE;
+
+	return pages && pages != PHYR_MARK_NONE ? pages : U64_MAX;
+}
+
+/* The word of its leaf that the entry of mark @k starts at. */
+static unsigned int phyr_mark_word(const u16 *marks, unsigned int k)
+{
+	return (k << PHYR_MARK_BLOCK_SHIFT) +
+	       (marks[k] >> PHYR_MARK_PAGES_BITS);
+}
+
+/*
+ * Find the 4-byte entry that holds *@offset, counted from the entry at
+ * @pos, walking back from @next, which starts @ahead pages after @pos,
+ * over 4-byte entries only.  Sets *@pos to the entry and *@offset to the
+ * bytes before *@offset in it.
+ */
+static void phyr_seek_back(const u32 *next, u64 ahead, const u32 **pos,
+			   u64 *offset)
+{
+	u64 pages = *offset >> PAGE_SHIFT;
+
+	do {
+		next--;
+		ahead -= ((*next >> PHYR_DELTA_PAGES_SHIFT) &
+			  PHYR_DELTA_PAGES_MASK) + 1;
+	} while (ahead > pages);
+	*pos = next;
+	*offset = (pages - ahead) << PAGE_SHIFT | (*offset & (PAGE_SIZE - 1));
+}
+
 /**
  * phyr_iter_seek() - Move an iterator to a byte offset of its list.
  * @iter: Iterator, set up with phyr_iter_init().
  * @offset: Offset from the start of the list, in bytes.
  *
  * Finds the range that contains @offset in O(log n): a binary search on
- * each level of the index, then a scan of one leaf.  The next range
+ * each level of the index, then a scan of a leaf's marks and of at most
+ * one block of its entries.  The next range
  * returned by phyr_iter_next() starts at @offset and runs to the end of
  * that range; the ranges after it follow.
  *
@@ -1424,12 +1610,12 @@ EXPORT_SYMBOL_GPL(__phyr_iter_next);
 bool phyr_iter_seek(struct phyr_iter *iter, u64 offset)
 {
 	const struct phyr_list *pl = iter->pl;
+	unsigned int level, flags, n, k, nr;
 	const struct phyr_chunk *c;
-	unsigned long base = 0;
-	unsigned int level, flags, n;
 	const u32 *pos;
+	const u16 *marks;
 	struct phyr r;
-	u64 start;
+	u64 len;
 
 	phyr_iter_init(iter, pl);
 	/* The first range comes from the slow path, which applies ->skip. */
@@ -1443,34 +1629,83 @@ bool phyr_iter_seek(struct phyr_iter *iter, u64 offset)
 		return true;
 	}
 
+	/* On each level, the last child that starts at or before @offset. */
 	c = pl->root;
 	for (level = pl->height; level > 0; level--) {
-		unsigned int lo = 0, hi = c->used - 1;
+		struct phyr_chunk *const *slot = c->slots;
 
-		/* The last child that starts at or before @offset. */
-		while (lo < hi) {
-			unsigned int mid = lo + (hi - lo + 1) / 2;
+		for (n = c->used; n > 1; n -= n / 2)
+			if (slot[n / 2]->start <= offset)
+				slot += n / 2;
+		c = *slot;
+	}
+	offset -= c->start;
 
-			if (c->slots[mid]->start <= offset)
-				lo = mid;
-			else
-				hi = mid - 1;
+	/*
+	 * The last mark at or before @offset: marks without an offset, and
+	 * the unset ones of blocks that no entry starts in, come last.
+	 */
+	marks = phyr_marks(c);
+	nr = phyr_nr_marks(c);
+	k = 0;
+	for (n = nr; n > 1; n -= n / 2)
+		if (phyr_mark_pages(marks[k + n / 2]) <= offset >> PAGE_SHIFT)
+			k += n / 2;
+	pos = c->words;
+	if (k) {
+		pos += phyr_mark_word(marks, k);
+		offset -= (u64)phyr_mark_pages(marks[k]) << PAGE_SHIFT;
+	}
+
+	/*
+	 * Up to the next mark, where all entries are 4-byte ones: as many
+	 * pages as entries is one page each, found in O(1); else back from
+	 * the next mark where that is nearer.  Otherwise entry by entry, at
+	 * most a block of them after the mark.
+	 */
+	if (k && k + 1 < min(nr, PHYR_MARK_FLAT_MAX) && marks[0] & BIT(k)) {
+		const u32 *next = c->words + phyr_mark_word(marks, k + 1);
+		u64 next_pages = phyr_mark_pages(marks[k + 1]);
+		u64 ahead = next_pages - phyr_mark_pages(marks[k]);
+		u64 pages = offset >> PAGE_SHIFT;
+
+		if (next_pages != U64_MAX && pages < ahead) {
+			if (ahead == next - pos) {
+				pos += pages;
+				offset &= PAGE_SIZE - 1;
+				goto found;
+			}
+			if (pages >= ahead / 2) {
+				phyr_seek_back(next, ahead, &pos, &offset);
+				goto found;
+			}
 		}
-		c = c->slots[lo];
 	}
+	for (;; pos += n) {
+		u64 pages = offset >> PAGE_SHIFT;
+		u32 word;
 
-	start = c->start;
-	for (pos = c->words; ; pos += n) {
-		n = phyr_decode(pos, base, &r, &flags);
-		if (offset - start < r.len)
+		while (((word = *pos) & PHYR_DELTA_TAG_MASK) == PHYR_DELTA_TAG) {
+			len = (word >> PHYR_DELTA_PAGES_SHIFT) &
+			      PHYR_DELTA_PAGES_MASK;
+			if (pages <= len)
+				break;
+			pages -= len + 1;
+			pos++;
+		}
+		offset = pages << PAGE_SHIFT | (offset & (PAGE_SIZE - 1));
+		if ((word & PHYR_DELTA_TAG_MASK) == PHYR_DELTA_TAG)
 			break;
-		start += r.len;
-		base = phyr_base_pfn(r.addr + (phys_addr_t)(r.len - 1));
+		n = phyr_decode(pos, 0, &r, &flags);
+		if (offset < r.len)
+			break;
+		offset -= r.len;
 	}
+found:
 	iter->chunk = c;
 	iter->pos = pos;
-	iter->base = base;
-	iter->skip = offset - start;
+	iter->base = phyr_leaf_base(c);
+	iter->skip = offset;
 	return true;
 }
 EXPORT_SYMBOL_GPL(phyr_iter_seek);

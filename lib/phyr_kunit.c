@@ -819,7 +819,11 @@ static void phyr_test_list_size(struct kunit *test)
  * Two ranges, A then B, that are read back exactly.  With @size, the
  * density run appends 4096 ranges A + i * @step, B + i * @step and expects
  * about @size bytes of chunks per range: the pairs are laid out so that
- * every A and every B gets the same encoding.
+ * every A and every B gets the same encoding.  A 4-byte entry reaches
+ * from the frame of its leaf's first entry, an A or a B: the cases of
+ * that reach repeat A and B in place (@step 0) or lay every range out of
+ * reach of every other (PHYR_FAR_STEP), and those where the reach is not
+ * the same both ways have no density run.
  */
 struct phyr_enc_case {
 	const char *desc;
@@ -834,6 +838,10 @@ struct phyr_enc_case {
 
 #define PHYR_ENC_N	4096
 #define PHYR_DELTA_B(gap)	(PHYR_BASE + PAGE_SIZE + PHYR_PG(gap))
+/* A range @d frames from A at PHYR_BASE, the leaf's first entry. */
+#define PHYR_FROM_A(d)		(PHYR_BASE + PHYR_PG(d))
+/* A step that keeps each range of a pair out of reach of all others. */
+#define PHYR_FAR_STEP		PHYR_PG(2 * (PHYR_DELTA_REACH + 1))
 #define PHYR_FAR		(PHYR_BASE + PHYR_PG(PHYR_DELTA_REACH + 2))
 
 static const struct phyr_enc_case phyr_enc_cases[] = {
@@ -848,20 +856,18 @@ static const struct phyr_enc_case phyr_enc_cases[] = {
 	{ "pages: 9 pages", PHYR_BASE, PHYR_PG(9),
 	  PHYR_BASE + PHYR_PG(10), PHYR_PG(9), PHYR_PG(18), 8 },
 	{ "delta: +(2^27 - 1) pages", PHYR_BASE, PAGE_SIZE,
-	  PHYR_DELTA_B(PHYR_DELTA_REACH - 1), PAGE_SIZE, PHYR_PG(2), 4 },
+	  PHYR_FROM_A(PHYR_DELTA_REACH - 1), PAGE_SIZE, 0, 4 },
 	{ "delta: +2^27 pages", PHYR_BASE, PAGE_SIZE,
-	  PHYR_DELTA_B(PHYR_DELTA_REACH), PAGE_SIZE, PHYR_PG(2), 0 },
+	  PHYR_FROM_A(PHYR_DELTA_REACH), PAGE_SIZE, 0, 0 },
 	{ "pages: +(2^27 + 1) pages", PHYR_BASE, PAGE_SIZE,
-	  PHYR_DELTA_B(PHYR_DELTA_REACH + 1), PAGE_SIZE, PHYR_PG(2), 8 },
+	  PHYR_FROM_A(PHYR_DELTA_REACH + 1), PAGE_SIZE, PHYR_FAR_STEP, 8 },
 	{ "delta: -(2^27 - 1) pages", PHYR_FAR, PAGE_SIZE,
-	  PHYR_FAR + PAGE_SIZE - PHYR_PG(PHYR_DELTA_REACH - 1), PAGE_SIZE,
-	  PHYR_PG(2), 4 },
+	  PHYR_FAR - PHYR_PG(PHYR_DELTA_REACH - 1), PAGE_SIZE, 0, 4 },
 	{ "delta: -2^27 pages", PHYR_FAR, PAGE_SIZE,
-	  PHYR_FAR + PAGE_SIZE - PHYR_PG(PHYR_DELTA_REACH), PAGE_SIZE,
-	  PHYR_PG(2), 0 },
+	  PHYR_FAR - PHYR_PG(PHYR_DELTA_REACH), PAGE_SIZE, 0, 0 },
 	{ "pages: -(2^27 + 1) pages", PHYR_FAR, PAGE_SIZE,
-	  PHYR_FAR + PAGE_SIZE - PHYR_PG(PHYR_DELTA_REACH + 1), PAGE_SIZE,
-	  PHYR_PG(2), 8 },
+	  PHYR_FAR - PHYR_PG(PHYR_DELTA_REACH + 1), PAGE_SIZE, PHYR_FAR_STEP,
+	  8 },
 	{ "pages: PAGE_SIZE/4 pages", PHYR_BASE, PHYR_PG(PHYR_PAGES_MAX),
 	  PHYR_BASE + PHYR_PG(PHYR_PAGES_MAX + 1), PHYR_PG(PHYR_PAGES_MAX),
 	  0, 8 },
@@ -1829,6 +1835,66 @@ static void phyr_test_iter_seek_chunks(struct kunit *test)
 	}
 }
 
+/*
+ * Lists shaped to take each way a seek goes inside a leaf: one page per
+ * entry (found from a mark in O(1)), runs of 4-byte entries (scanned from
+ * a mark, or back from the next one), entries of other forms among them
+ * (scanned forward), and offsets that marks cannot hold (byte-granular
+ * ranges, leaves of more than 2^13 - 2 pages).
+ */
+struct phyr_marks_case {
+	const char *desc;
+	u32 max_pages;		/* runs of 1 to @max_pages pages */
+	u32 bytes_every;	/* every n-th range byte-granular, 0: none */
+	u32 p2p_every;		/* every n-th range P2P, 0: none */
+};
+
+static const struct phyr_marks_case phyr_marks_cases[] = {
+	{ "single pages", 1, 0, 0 },
+	{ "runs of 1-8 pages", 8, 0, 0 },
+	{ "runs of 1-8 pages, P2P among them", 8, 0, 37 },
+	{ "runs of 1-8 pages, byte-granular among them", 8, 700, 0 },
+	{ "runs of 1-1024 pages", 1024, 0, 0 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(phyr_marks, phyr_marks_cases, desc);
+
+static void phyr_test_iter_seek_marks(struct kunit *test)
+{
+	const struct phyr_marks_case *c = test->param_value;
+	const unsigned long nr = 5000, nr_slots = 1UL << 14;
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, nr);
+	u64 slot_len = PHYR_PG(2 * c->max_pages);
+	struct rnd_state rnd;
+	unsigned long i;
+
+	if (!phyr_model_fits(PHYR_BASE + nr_slots * slot_len, 1))
+		kunit_skip(test, "needs a 64-bit phys_addr_t");
+	prandom_seed_state(&rnd, PHYR_TEST_SEED);
+	/* Each range at the start of a random slot: no two of them touch. */
+	for (i = 1; i <= nr; i++) {
+		u64 addr = PHYR_BASE + phyr_rand(&rnd, nr_slots) * slot_len;
+		u64 len = PHYR_PG(1 + phyr_rand(&rnd, c->max_pages));
+
+		if (c->bytes_every && !(i % c->bytes_every))
+			addr += 100;
+		m->quick = i < nr;
+		if (!phyr_add(test, pl, m, addr, len,
+			      c->p2p_every && !(i % c->p2p_every)))
+			return;
+	}
+	KUNIT_ASSERT_GE(test, phyr_list_mem_bytes(pl), 4 * PAGE_SIZE);
+	for (i = 0; i < m->nr; i++) {
+		const struct phyr_model_range *r = &m->r[i];
+
+		if (!phyr_check_seek(test, pl, m, r->start, 1) ||
+		    !phyr_check_seek(test, pl, m, r->start + r->len - 1, 1) ||
+		    !phyr_check_seek(test, pl, m, r->start + r->len / 2, 0))
+			return;
+	}
+}
+
 /* ---- Preload ---- */
 
 /*
@@ -2770,6 +2836,7 @@ static struct kunit_case phyr_test_cases[] = {
 	KUNIT_CASE(phyr_test_block_iter_next),
 	KUNIT_CASE(phyr_test_iter_seek_single),
 	KUNIT_CASE(phyr_test_iter_seek_chunks),
+	KUNIT_CASE_PARAM(phyr_test_iter_seek_marks, phyr_marks_gen_params),
 	KUNIT_CASE(phyr_test_list_preload),
 	KUNIT_CASE(phyr_test_list_preload_each),
 	KUNIT_CASE(phyr_test_list_preload_huge),

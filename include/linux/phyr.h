@@ -39,8 +39,7 @@ struct phyr {
  * @length: Bytes described by the list.
  * @nr_ranges: Number of ranges after merging.
  * @max_addr: Highest byte described by the list, 0 when empty.
- * @last_end: End of the last range: where an append merges, and the base
- *	of a 4-byte entry after it.
+ * @last_end: End of the last range: where an append merges.
  * @tail_last: Word index in @tail of the last range's entry.
  * @height: Levels of index nodes above the leaves.
  * @flags: %PHYR_LIST_* state bits.
@@ -232,7 +231,8 @@ size_t phyr_list_mem_bytes(const struct phyr_list *pl);
  * @end: How far phyr_iter_next() may decode inline: the end of the
  *	entries of the current chunk, or %NULL to send it to the slow path.
  * @chunk: Current chunk, %NULL for a list without chunks.
- * @base: Frame number that the next 4-byte entry is relative to.
+ * @base: Frame number that the 4-byte entries of the current chunk are
+ *	relative to.
  * @skip: Bytes to drop from the front of the next range (after a seek).
  * @flags: %PHYR_RANGE_* bits of the range returned last.
  * @done: The end of the list has been reached.
@@ -283,7 +283,6 @@ static inline bool phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
 	npages = ((word >> PHYR_DELTA_PAGES_SHIFT) & PHYR_DELTA_PAGES_MASK) + 1;
 	range->addr = (phys_addr_t)pfn << PAGE_SHIFT;
 	range->len = (u64)npages << PAGE_SHIFT;
-	iter->base = pfn + npages;
 	iter->pos = pos + 1;
 	return true;
 }

@@ -72,6 +72,29 @@ static void random_pages(struct page **out, unsigned long n)
 	}
 }
 
+/*
+ * @n pages in runs of 1 to 8 contiguous pages, each run at the start of its
+ * own random 64 KiB slot, so that no two runs touch.
+ */
+static void random_runs(struct page **out, unsigned long n)
+{
+	unsigned long i = 0, j, k, t, s, len, nr_slots = MEM_PAGES / 16;
+
+	for (s = 0; s < nr_slots; s++)
+		perm[s] = s;
+	for (s = 0; i < n; s++) {
+		if (s == nr_slots)
+			die("out of slots for runs");
+		j = s + rnd() % (nr_slots - s);
+		t = perm[s];
+		perm[s] = perm[j];
+		perm[j] = t;
+		len = 1 + rnd() % 8;
+		for (k = 0; k < len && i < n; k++)
+			out[i++] = &mem_map[perm[s] * 16 + k];
+	}
+}
+
 static int phyr_build(struct phyr_list *pl, struct page **pg, unsigned long n)
 {
 	unsigned long i, nr;
@@ -210,9 +233,12 @@ static void run_input(const char *key, const char *desc, struct page **pg,
 	phyr_list_destroy(&pl);
 }
 
-/* Seek to random offsets of a list of @n scattered pages. */
-static void run_seek(const char *key, unsigned long n, unsigned long nr_phyr,
-		     unsigned long nr_sg)
+/*
+ * Seek to random offsets of a list of @n scattered pages, or with @runs of
+ * 1 to 8 pages.
+ */
+static void run_seek(const char *key, unsigned long n, bool runs,
+		     unsigned long nr_phyr, unsigned long nr_sg)
 {
 	u64 *offsets, sum_phyr = 0, sum_sg = 0, want_phyr = 0, want_sg = 0;
 	struct sg_append_table sgt = {};
@@ -223,7 +249,10 @@ static void run_seek(const char *key, unsigned long n, unsigned long nr_phyr,
 	struct phyr r;
 	char name[64];
 
-	random_pages(seek_pages, n);
+	if (runs)
+		random_runs(seek_pages, n);
+	else
+		random_pages(seek_pages, n);
 	nr_ranges = nr_runs(seek_pages, n);
 	if (phyr_build(&pl, seek_pages, n) || sg_build(&sgt, seek_pages, n) ||
 	    phyr_list_nr_ranges(&pl) != nr_ranges ||
@@ -318,8 +347,9 @@ int main(void)
 	}
 	run_input("folios", "512 scattered 2 MiB folios", pages, NR_PAGES);
 
-	run_seek("seek1k", SEEK_SMALL, 4096, 256);
-	run_seek("seek1m", SEEK_BIG, 4096, 16);
+	run_seek("seek1k", SEEK_SMALL, false, 4096, 256);
+	run_seek("seek1m", SEEK_BIG, false, 4096, 16);
+	run_seek("seekruns", SEEK_BIG, true, 4096, 16);
 
 	free(used);
 	free(perm);

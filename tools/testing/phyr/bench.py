@@ -154,18 +154,20 @@ def main():
 
     seek = {}
     if have_ir:
-        for key in ("seek1k", "seek1m"):
+        keys = ("seek1k", "seek1m", "seekruns")
+        for key in keys:
             seek[key] = (ipp(key + ".phyr.seek"), ipp(key + ".sg.seek"))
-        print("%-30s %14s %14s %10s" % ("seek, instr per seek",
-                                        "%s ranges" % fmt(seek_ranges.get(
-                                            "seek1k")),
-                                        "%s ranges" % fmt(seek_ranges.get(
-                                            "seek1m")), "1M/1K"))
+        print("%-30s %14s %14s %14s %10s" % (
+            ("seek, instr per seek",) +
+            tuple("%s ranges" % fmt(seek_ranges.get(k)) for k in keys) +
+            ("1M/1K",)))
+        print("%-30s %14s %14s %14s" % ("", "pages", "pages",
+                                        "runs of 1-8"))
         for i, label in ((0, "phyr_iter_seek() + next"),
                          (1, "sg walk to the offset")):
-            a, b = seek["seek1k"][i], seek["seek1m"][i]
-            print("%-30s %14s %14s %10s" % (label, fmt(a), fmt(b),
-                                            fmt(ratio(b, a), 2)))
+            a, b, c = (seek[k][i] for k in keys)
+            print("%-30s %14s %14s %14s %10s" % (label, fmt(a), fmt(b),
+                                                 fmt(c), fmt(ratio(b, a), 2)))
         print()
 
     targets = []
@@ -195,6 +197,8 @@ def main():
                    0.5, "x")
         target("seek at 1M ranges <= 4x seek at 1K ranges",
                ratio(seek["seek1m"][0], seek["seek1k"][0]), 4, "x")
+        target("seek at 1M ranges <= 500 instructions",
+               seek["seek1m"][0], 500)
     width = max(len(t[0]) for t in targets)
     print("%-*s %12s  %s" % (width, "target", "measured", "result"))
     for label, value, result in targets:
