@@ -23,10 +23,13 @@ TIMEOUT=${TIMEOUT:-1500}
 say() { echo "==> arm64: $*"; }
 
 oracle="phyr_test_list_p2p_providers phyr_test_map_dma_regions phyr_test_oracle_direct phyr_test_oracle_edu phyr_test_oracle_edu32"
+# dma_map_phys() and the IOVA link API (suite dma_iova)
+iova_all="dma_iova_test_try_alloc dma_iova_test_map_phys dma_iova_test_mmio"
+iova_iommu="$iova_all dma_iova_test_link_pages dma_iova_test_link_unaligned dma_iova_test_destroy_frees dma_iova_test_link_fail"
 common="phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_seg_iter phyr_test_seg_limits phyr_test_map_no_alloc phyr_test_unmap_remap phyr_test_debug_clean $oracle"
 declare -A must=(
-	[smmuv3]="$common phyr_test_map_linear phyr_test_iommu_map_phyr_fallback phyr_test_map_untrusted phyr_test_map_fail_nth phyr_test_oracle_untrusted phyr_test_iommu_permissions"
-	[direct]="$common phyr_test_map_identity phyr_test_oracle_noncoherent"
+	[smmuv3]="$common $iova_iommu dma_iova_test_link_bounce phyr_test_map_linear phyr_test_iommu_map_phyr_fallback phyr_test_map_untrusted phyr_test_map_fail_nth phyr_test_oracle_untrusted phyr_test_iommu_permissions"
+	[direct]="$common $iova_all phyr_test_map_identity phyr_test_oracle_noncoherent"
 )
 
 [ $# -gt 0 ] || set -- smmuv3 direct
@@ -77,6 +80,8 @@ initrd=$B/initramfs-arm64.cpio.gz
 "$ROOT/mk/initramfs.sh" "$initrd" "$init"
 export PHYR_KUNIT_INITRD=$initrd
 
+# the suites phyr*, and dma_iova: the kernel takes one glob
+suites='[pd][hm][ya]*'
 rc=0
 for p in "$@"; do
 	log=$B/logs/arm64-$p.log
@@ -84,13 +89,13 @@ for p in "$@"; do
 	t0=$(date +%s)
 	prc=0
 	PHYR_MAP_PROFILE=$p "${kunit[@]}" exec "${args[@]}" --timeout="$TIMEOUT" \
-		'phyr*' > "$B/logs/arm64-$p.kunit.txt" 2>&1 || prc=$?
+		"$suites" > "$B/logs/arm64-$p.kunit.txt" 2>&1 || prc=$?
 	tr -d '\r' < "$bdir/test.log" > "$log"
 	say "profile $p ran in $(( $(date +%s) - t0 )) s, log: ${log#$ROOT/}"
 	grep -E '^\[[ 0-9.]+\] +(not )?ok |# phyr_test.*(SKIP|fail)' "$log" |
 		sed 's/^/    /' | head -n 80 || true
 	"$ROOT/mk/logcheck.sh" "$log" "arm64-$p" phyr phyr_map phyr_map_debug \
-		phyr_map_oracle || prc=1
+		phyr_map_oracle dma_iova || prc=1
 	for c in ${must[$p]}; do
 		if ! grep -Eq "(^|\])[[:space:]]*ok [0-9]+ $c\$" "$log"; then
 			echo "==> logcheck arm64-$p: FAIL: $c did not pass (or was skipped)"

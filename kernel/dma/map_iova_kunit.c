@@ -18,6 +18,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
 #include <linux/iommu-dma.h>
+#include <linux/of.h>
 #include <linux/pci.h>
 #include <linux/random.h>
 #include <linux/sched.h>
@@ -28,7 +29,30 @@
 static struct {
 	struct pci_dev *pdev;
 	void __iomem *bar;
+	bool driver_registered;
 } edu;
+
+/*
+ * A driver that does nothing, for the edu of a device-tree machine
+ * (arm64): there the driver core sets up a device's DMA (its IOMMU, its
+ * coherence) only when it binds a driver.
+ */
+static const struct pci_device_id dma_iova_edu_ids[] = {
+	{ PCI_DEVICE(EDU_VENDOR, EDU_DEVICE) },
+	{}
+};
+
+static int dma_iova_edu_probe(struct pci_dev *pdev,
+			      const struct pci_device_id *id)
+{
+	return 0;
+}
+
+static struct pci_driver dma_iova_edu_driver = {
+	.name = "dma_iova_kunit",
+	.id_table = dma_iova_edu_ids,
+	.probe = dma_iova_edu_probe,
+};
 
 static int dma_iova_suite_init(struct kunit_suite *suite)
 {
@@ -36,6 +60,9 @@ static int dma_iova_suite_init(struct kunit_suite *suite)
 
 	/* Built-in suites may run before asynchronous probing is done. */
 	wait_for_device_probe();
+	if (of_have_populated_dt())
+		edu.driver_registered =
+			!pci_register_driver(&dma_iova_edu_driver);
 	pdev = pci_get_device(EDU_VENDOR, EDU_DEVICE, NULL);
 	if (!pdev)
 		return 0;
@@ -60,13 +87,16 @@ out_put:
 
 static void dma_iova_suite_exit(struct kunit_suite *suite)
 {
-	if (!edu.pdev)
-		return;
-	pci_iounmap(edu.pdev, edu.bar);
-	pci_clear_master(edu.pdev);
-	pci_disable_device(edu.pdev);
-	pci_dev_put(edu.pdev);
-	edu.pdev = NULL;
+	if (edu.pdev) {
+		pci_iounmap(edu.pdev, edu.bar);
+		pci_clear_master(edu.pdev);
+		pci_disable_device(edu.pdev);
+		pci_dev_put(edu.pdev);
+		edu.pdev = NULL;
+	}
+	if (edu.driver_registered)
+		pci_unregister_driver(&dma_iova_edu_driver);
+	edu.driver_registered = false;
 }
 
 static struct device *need_dev(struct kunit *test)
