@@ -1496,6 +1496,7 @@ void phyr_iter_init(struct phyr_iter *iter, const struct phyr_list *pl)
 	iter->pos = c ? c->words : NULL;
 	iter->end = c ? c->words + c->used : NULL;
 	iter->base = 0;
+	iter->offset = 0;
 	iter->skip = 0;
 	iter->flags = 0;
 	iter->done = false;
@@ -1549,6 +1550,7 @@ bool __phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
 	r.addr += iter->skip;
 	r.len -= iter->skip;
 	iter->skip = 0;
+	iter->offset += r.len;
 	*range = r;
 	return true;
 }
@@ -1592,14 +1594,84 @@ static void phyr_seek_back(const u32 *next, u64 ahead, const u32 **pos,
 	*offset = (pages - ahead) << PAGE_SHIFT | (*offset & (PAGE_SIZE - 1));
 }
 
+/* List offset where leaf @c of @pl ends. */
+static u64 phyr_leaf_end(const struct phyr_list *pl, const struct phyr_chunk *c)
+{
+	return c == pl->tail ? pl->length : c->next->start;
+}
+
+/*
+ * The leaf that holds @offset: the iterator's own or the next one when it
+ * is there, else found from the root by a binary search on each level.
+ */
+static const struct phyr_chunk *phyr_seek_leaf(const struct phyr_iter *iter,
+					       u64 offset)
+{
+	const struct phyr_list *pl = iter->pl;
+	const struct phyr_chunk *c = iter->chunk;
+	unsigned int level, n;
+
+	if (c && !iter->done && offset >= c->start) {
+		if (offset < phyr_leaf_end(pl, c))
+			return c;
+		c = c->next;
+		if (offset < phyr_leaf_end(pl, c))
+			return c;
+	}
+	c = pl->root;
+	for (level = pl->height; level > 0; level--) {
+		struct phyr_chunk *const *slot = c->slots;
+
+		for (n = c->used; n > 1; n -= n / 2)
+			if (slot[n / 2]->start <= offset)
+				slot += n / 2;
+		c = *slot;
+	}
+	return c;
+}
+
+/*
+ * The entry of leaf @c that holds byte *@offset, counted from the entry
+ * at @pos, if it is one of the next four: a seek just ahead of an
+ * iterator.  Returns it with *@offset set to the bytes before the byte in
+ * it, or %NULL.
+ */
+static const u32 *phyr_seek_near(const struct phyr_chunk *c, const u32 *pos,
+				 u64 *offset)
+{
+	const u32 *end = c->words + c->used;
+	unsigned int i, flags, n;
+	u64 off = *offset;
+	struct phyr r;
+
+	for (i = 0; i < 4 && pos < end; i++, pos += n) {
+		if ((*pos & PHYR_DELTA_TAG_MASK) == PHYR_DELTA_TAG) {
+			r.len = (u64)(((*pos >> PHYR_DELTA_PAGES_SHIFT) &
+				       PHYR_DELTA_PAGES_MASK) + 1) << PAGE_SHIFT;
+			n = 1;
+		} else {
+			n = phyr_decode(pos, 0, &r, &flags);
+		}
+		if (off < r.len) {
+			*offset = off;
+			return pos;
+		}
+		off -= r.len;
+	}
+	return NULL;
+}
+
 /**
  * phyr_iter_seek() - Move an iterator to a byte offset of its list.
  * @iter: Iterator, set up with phyr_iter_init().
  * @offset: Offset from the start of the list, in bytes.
  *
- * Finds the range that contains @offset in O(log n): a binary search on
- * each level of the index, then a scan of a leaf's marks and of at most
- * one block of its entries.  The next range
+ * Finds the range that contains @offset: from the iterator's position
+ * when @offset is a few ranges ahead of it, through the marks of the
+ * iterator's leaf or the next one when it is there, else in O(log n) by
+ * a binary search on each level of the index.  A leaf's marks leave at
+ * most one block of its entries to scan.  So an iterator kept by a user
+ * that moves through a list, seeking ahead, stays cheap.  The next range
  * returned by phyr_iter_next() starts at @offset and runs to the end of
  * that range; the ranges after it follow.
  *
@@ -1610,34 +1682,31 @@ static void phyr_seek_back(const u32 *next, u64 ahead, const u32 **pos,
 bool phyr_iter_seek(struct phyr_iter *iter, u64 offset)
 {
 	const struct phyr_list *pl = iter->pl;
-	unsigned int level, flags, n, k, nr;
+	unsigned int flags, n, k, nr;
 	const struct phyr_chunk *c;
+	u64 len, target = offset;
 	const u32 *pos;
 	const u16 *marks;
 	struct phyr r;
-	u64 len;
 
-	phyr_iter_init(iter, pl);
-	/* The first range comes from the slow path, which applies ->skip. */
-	iter->end = NULL;
-	if (offset >= pl->length) {
-		iter->done = true;
-		return false;
-	}
-	if (!phyr_chunked(pl)) {
+	if (offset >= pl->length || !phyr_chunked(pl)) {
+		phyr_iter_init(iter, pl);
+		/* The first range comes from the slow path: ->skip. */
+		iter->end = NULL;
+		iter->offset = offset;
 		iter->skip = offset;
-		return true;
+		iter->done = offset >= pl->length;
+		return !iter->done;
 	}
 
-	/* On each level, the last child that starts at or before @offset. */
-	c = pl->root;
-	for (level = pl->height; level > 0; level--) {
-		struct phyr_chunk *const *slot = c->slots;
-
-		for (n = c->used; n > 1; n -= n / 2)
-			if (slot[n / 2]->start <= offset)
-				slot += n / 2;
-		c = *slot;
+	c = phyr_seek_leaf(iter, offset);
+	if (c == iter->chunk && !iter->done &&
+	    offset >= iter->offset - iter->skip) {
+		offset -= iter->offset - iter->skip;
+		pos = phyr_seek_near(c, iter->pos, &offset);
+		if (pos)
+			goto found;
+		offset = target;
 	}
 	offset -= c->start;
 
@@ -1704,7 +1773,11 @@ bool phyr_iter_seek(struct phyr_iter *iter, u64 offset)
 found:
 	iter->chunk = c;
 	iter->pos = pos;
+	iter->end = NULL;
+	iter->done = false;
+	iter->flags = 0;
 	iter->base = phyr_leaf_base(c);
+	iter->offset = target;
 	iter->skip = offset;
 	return true;
 }

@@ -1895,6 +1895,78 @@ static void phyr_test_iter_seek_marks(struct kunit *test)
 	}
 }
 
+/*
+ * Readers of one list, each with an iterator of its own that it keeps
+ * and seeks ahead with, taking turns: mostly a few bytes to a few ranges
+ * ahead (from where the iterator is), sometimes far ahead or back (its
+ * leaf, the next one, or from the root).  Each seek and the range after
+ * it must match the model, whatever the other iterators did.  Then one
+ * iterator jumps from every range to range starts ahead of it, which
+ * are leaf starts for some.
+ */
+static void phyr_test_iter_cursors(struct kunit *test)
+{
+	struct phyr_list *pl = phyr_test_list(test);
+	struct phyr_model *m = phyr_model_new(test, 6000);
+	struct phyr_iter iter[8];
+	u64 off[ARRAY_SIZE(iter)];
+	struct rnd_state rnd;
+	unsigned long i, k;
+
+	prandom_seed_state(&rnd, PHYR_TEST_SEED);
+	if (!phyr_fill(test, pl, m, &rnd, 6000, true))
+		return;
+	for (k = 0; k < ARRAY_SIZE(iter); k++) {
+		phyr_iter_init(&iter[k], pl);
+		off[k] = phyr_rand_in(&rnd, 0, m->length);
+	}
+	for (i = 0; i < 20000; i++) {
+		const struct phyr_model_range *r;
+
+		k = phyr_rand(&rnd, ARRAY_SIZE(iter));
+		r = off[k] < m->length ? &m->r[phyr_model_find(m, off[k])] :
+					 NULL;
+		switch (phyr_rand(&rnd, 8)) {
+		case 0:
+			off[k] = phyr_rand_in(&rnd, 0, m->length);
+			break;
+		case 1:
+			off[k] += phyr_rand_in(&rnd, 0, m->length / 64);
+			break;
+		case 2:
+			/* The first byte of a range a few ahead. */
+			if (r && r + 3 < m->r + m->nr)
+				off[k] = r[phyr_rand(&rnd, 4)].start;
+			break;
+		case 3:
+			/* The last byte of this range or the next. */
+			if (r && r + 1 < m->r + m->nr)
+				off[k] = r[phyr_rand(&rnd, 2)].start +
+					 r[phyr_rand(&rnd, 2)].len - 1;
+			break;
+		default:
+			off[k] += phyr_rand_in(&rnd, 0, PHYR_PG(4));
+			break;
+		}
+		if (off[k] >= m->length)
+			off[k] = phyr_rand(&rnd, 2) ? m->length : 0;
+		if (!phyr_check_seek_iter(test, &iter[k], m, off[k], i % 2))
+			return;
+	}
+
+	/* From every range to the start of ranges 1 to 2000 ahead. */
+	for (i = 0; i < m->nr; i++) {
+		static const unsigned long ahead[] = { 1, 3, 40, 300, 2000 };
+
+		for (k = 0; k < ARRAY_SIZE(ahead) && i + ahead[k] < m->nr; k++)
+			if (!phyr_check_seek_iter(test, &iter[0], m,
+						  m->r[i].start, 0) ||
+			    !phyr_check_seek_iter(test, &iter[0], m,
+						  m->r[i + ahead[k]].start, 0))
+				return;
+	}
+}
+
 /* ---- Preload ---- */
 
 /*
@@ -2837,6 +2909,7 @@ static struct kunit_case phyr_test_cases[] = {
 	KUNIT_CASE(phyr_test_iter_seek_single),
 	KUNIT_CASE(phyr_test_iter_seek_chunks),
 	KUNIT_CASE_PARAM(phyr_test_iter_seek_marks, phyr_marks_gen_params),
+	KUNIT_CASE(phyr_test_iter_cursors),
 	KUNIT_CASE(phyr_test_list_preload),
 	KUNIT_CASE(phyr_test_list_preload_each),
 	KUNIT_CASE(phyr_test_list_preload_huge),

@@ -233,6 +233,7 @@ size_t phyr_list_mem_bytes(const struct phyr_list *pl);
  * @chunk: Current chunk, %NULL for a list without chunks.
  * @base: Frame number that the 4-byte entries of the current chunk are
  *	relative to.
+ * @offset: List offset at which the next range returned starts.
  * @skip: Bytes to drop from the front of the next range (after a seek).
  * @flags: %PHYR_RANGE_* bits of the range returned last.
  * @done: The end of the list has been reached.
@@ -246,6 +247,7 @@ struct phyr_iter {
 	const u32 *end;
 	const struct phyr_chunk *chunk;
 	unsigned long base;
+	u64 offset;
 	u64 skip;
 	unsigned int flags;
 	bool done;
@@ -283,6 +285,7 @@ static inline bool phyr_iter_next(struct phyr_iter *iter, struct phyr *range)
 	npages = ((word >> PHYR_DELTA_PAGES_SHIFT) & PHYR_DELTA_PAGES_MASK) + 1;
 	range->addr = (phys_addr_t)pfn << PAGE_SHIFT;
 	range->len = (u64)npages << PAGE_SHIFT;
+	iter->offset += range->len;
 	iter->pos = pos + 1;
 	return true;
 }

@@ -168,6 +168,10 @@ def main():
             a, b, c = (seek[k][i] for k in keys)
             print("%-30s %14s %14s %14s %10s" % (label, fmt(a), fmt(b),
                                                  fmt(c), fmt(ratio(b, a), 2)))
+        for what, label in (("near", "same iterator, next page"),
+                            ("ahead", "same iterator, +64 KiB")):
+            a, b = (ipp(k + ".phyr." + what) for k in keys[:2])
+            print("%-30s %14s %14s" % (label, fmt(a), fmt(b)))
         print()
 
     targets = []
