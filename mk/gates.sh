@@ -14,6 +14,9 @@
 #                (HIGHMEM64G) and arm64 with 64 KiB pages (clang), W=1
 #   htmldocs     make SPHINXDIRS=core-api htmldocs: no warning about our
 #                files
+#   licence      machine/gates/umem-licence.c, what pristine lets a module
+#                of any licence use of ib_umem, needs no symbol that the
+#                series exports with EXPORT_SYMBOL_GPL
 #
 # The gates work on the series as `git am` applies it (build/series/am,
 # made by mk/series.sh am), built in the full tree build/series/linux at
@@ -255,22 +258,28 @@ gate_w1() {
 	report_warnings w1 "$log" "$(filter_ours "$log")"
 }
 
-# Every header the series adds compiles as the first include of an empty
-# .c file, with the exact command line kbuild used for lib/phyr.o in the
-# x86_64 build of the w1 gate (the flags, include paths and forced
-# includes of a kernel object).
-gate_headers() {
-	need_tree
-	local out=$S/out-x86_64 log=$LOGS/headers.log cmd h n=0 rc=0
+# The command line kbuild used for lib/phyr.o in the x86_64 build of the
+# w1 gate (the flags, include paths and forced includes of a kernel
+# object), to run from $S/out-x86_64 on another source: without its
+# dependency file, object and source.
+phyr_cc() {
+	local out=$S/out-x86_64 log=$1 cmd
 	if [ ! -f "$out/lib/.phyr.o.cmd" ]; then
 		configure x86_64
 		build_objs x86_64 "$log" lib/phyr.o ||
-			{ tail -30 "$log"; gsay "headers: lib/phyr.o does not build"; return 1; }
+			{ tail -30 "$log" >&2; gsay "lib/phyr.o does not build" >&2; return 1; }
 	fi
 	cmd=$(sed -n 's/^savedcmd_lib\/phyr\.o := //p' "$out/lib/.phyr.o.cmd")
-	[ -n "$cmd" ] || { gsay "headers: no command line in lib/.phyr.o.cmd"; return 1; }
-	# drop the dependency file and the object and source of lib/phyr.o
-	cmd=$(sed -E 's/ -Wp,-MMD,[^ ]+//; s/ -c -o lib\/phyr\.o .*$//' <<< "$cmd")
+	[ -n "$cmd" ] || { gsay "no command line in lib/.phyr.o.cmd" >&2; return 1; }
+	sed -E 's/ -Wp,-MMD,[^ ]+//; s/ -c -o lib\/phyr\.o .*$//' <<< "$cmd"
+}
+
+# Every header the series adds compiles as the first include of an empty
+# .c file, with the command line of lib/phyr.o.
+gate_headers() {
+	need_tree
+	local out=$S/out-x86_64 log=$LOGS/headers.log cmd h n=0 rc=0
+	cmd=$(phyr_cc "$log") || return 1
 	: > "$log"
 	mkdir -p "$S/hdrtest"
 	for h in $(new_files | grep -E '\.h$' | grep -v '^tools/'); do
@@ -287,6 +296,19 @@ gate_headers() {
 	grep -E 'warning:' "$log" | sed 's/^/    /' | head -20 || true
 	! grep -q 'warning:' "$log" || { gsay "headers: warnings (log: $log)"; return 1; }
 	gsay "headers: $n headers compile on their own"
+}
+
+gate_licence() {
+	need_tree
+	local log=$LOGS/licence.log obj=$S/umem-licence.o cmd gpl
+	cmd=$(phyr_cc "$log") || return 1
+	(cd "$S/out-x86_64" && eval "$cmd -I$BTREE -c -o $obj $ROOT/machine/gates/umem-licence.c") > "$log" 2>&1 ||
+		{ sed 's/^/    /' "$log" | head -20; gsay "licence: the probe does not compile"; return 1; }
+	gpl=$(comm -12 <(nm -u "$obj" | awk '{ print $2 }' | sort -u) \
+		<(grep -rhoE --include='*.c' '^EXPORT_SYMBOL_GPL\([A-Za-z0-9_]+\)' "$BTREE" |
+		  sed 's/.*(//; s/)//' | sort -u) | tr '\n' ' ')
+	[ -z "$gpl" ] || { gsay "licence: ib_umem users need EXPORT_SYMBOL_GPL symbols: $gpl"; return 1; }
+	gsay "licence: $(nm -u "$obj" | wc -l) symbols, none exported GPL-only"
 }
 
 gate_cross() {
@@ -375,7 +397,7 @@ gate_htmldocs() {
 	report_warnings htmldocs "$log" "$ours"
 }
 
-GATES_ALL=(checkpatch kernel-doc sparse w1 headers cross htmldocs)
+GATES_ALL=(checkpatch kernel-doc sparse w1 headers cross htmldocs licence)
 main() {
 	series_lock
 	mkdir -p "$LOGS"

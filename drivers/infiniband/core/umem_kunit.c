@@ -388,6 +388,32 @@ static void umem_test_small_direct(struct kunit *test)
 	umem_test_small(test, false);
 }
 
+/*
+ * ib_umem_find_best_pgsz() sets umem->iova even when it fails: here a
+ * try at hardware address 0 for memory that starts 0x800 into a page,
+ * which no page size can map, as a driver may try for a queue buffer
+ * before it gives up.  ib_umem_num_pages() then counts 2 pages where 3
+ * were pinned from offset 0x800.  Release gives back what ib_umem_get()
+ * charged.
+ */
+static void umem_test_pinned_vm_iova(struct kunit *test)
+{
+	struct umem_env *env = test_env(test, false, 3, SZ_2K);
+	struct ib_umem *umem;
+
+	umem = ib_umem_get(env->ibdev, env->start, env->len,
+			   IB_ACCESS_LOCAL_WRITE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
+			env->pinned_vm + 3);
+	KUNIT_EXPECT_EQ(test, ib_umem_find_best_pgsz(umem, PAGE_SIZE, 0), 0UL);
+	KUNIT_EXPECT_EQ(test, ib_umem_num_pages(umem), (size_t)2);
+	ib_umem_release(umem);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
+			env->pinned_vm);
+	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
+}
+
 /* Bad arguments and memory that cannot be pinned: nothing held after. */
 static void umem_test_errors(struct kunit *test)
 {
@@ -645,6 +671,7 @@ static struct kunit_case ib_umem_test_cases[] = {
 	KUNIT_CASE(umem_test_map_direct),
 	KUNIT_CASE(umem_test_small_iommu),
 	KUNIT_CASE(umem_test_small_direct),
+	KUNIT_CASE(umem_test_pinned_vm_iova),
 	KUNIT_CASE(umem_test_errors),
 	KUNIT_CASE(umem_test_dmabuf),
 	KUNIT_CASE(umem_test_fail_nth),
