@@ -13,7 +13,8 @@
 #             phyr_map suite runs here in the IOMMU profile, checked by
 #             mk/phyr_map.sh check iommu.
 #   i386      kunit's i386 machine, no PAE (32-bit phys_addr_t), UBSAN,
-#             no ACPI, block layer or VT (machine/kunit/i386.config)
+#             no ACPI, block layer or VT (machine/kunit/i386.config),
+#             fault injection (machine/kunit/fault.config)
 #   i386-pae  same with HIGHMEM64G (64-bit phys_addr_t), 5 GiB RAM
 # Env: JOBS (2), TIMEOUT (seconds for the boot, 600), KUNIT_SUITES (suites
 # that must have run; default: all of ours in the kernel), KUNIT_EXTRA_ARGS (more kunit.py args),
@@ -45,14 +46,14 @@ main() {
 	i386)
 		qemu_config=$M/qemu_i386.py
 		frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config"
-		       "$M/kunit/i386.config")
+		       "$M/kunit/i386.config" "$M/kunit/fault.config")
 		initrd=
 		suites="phyr phyr_storage"
 		;;
 	i386-pae)
 		qemu_config=$M/qemu_i386_pae.py
 		frags=("$M/kunit/phyr.config" "$M/kunit/ubsan.config"
-		       "$M/kunit/i386.config")
+		       "$M/kunit/i386.config" "$M/kunit/fault.config")
 		initrd=
 		suites="phyr phyr_storage"
 		;;
@@ -125,6 +126,11 @@ main() {
 	"$ROOT/mk/logcheck.sh" "$log" "$profile" ${KUNIT_SUITES:-$suites} || rc=1
 	if [ "$profile" = x86_64 ] && [ "$glob" = '*' ]; then
 		"$ROOT/mk/phyr_map.sh" check iommu "$log" || rc=1
+	fi
+	# every kernel has fault injection: no allocation-failure case skips
+	if grep -q 'SKIP needs CONFIG_FAULT_INJECTION' "$log"; then
+		say "FAIL: cases skipped for want of fault injection"
+		rc=1
 	fi
 	if [ $rc != 0 ]; then
 		say "FAIL"
