@@ -92,7 +92,7 @@ if [ $bench != 0 ]; then
 	# make demo (mk/demo.sh: the test driver) too
 	bdir=$B/kunit-phyr_map-bench
 	frags=(phyr.config phyr_map.config ../rdma/kernel.config
-	       ../selftests/kernel.config)
+	       ../selftests/kernel.config tracing.config)
 fi
 if [ "${PHYR_MAP_BUILD_ONLY:-0}" = 1 ]; then
 	set -- # build, run no profile
