@@ -28,7 +28,7 @@ iova_all="dma_iova_test_try_alloc dma_iova_test_map_phys dma_iova_test_mmio"
 iova_iommu="$iova_all dma_iova_test_link_pages dma_iova_test_link_unaligned dma_iova_test_destroy_frees dma_iova_test_link_fail"
 common="phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_seg_iter phyr_test_seg_limits phyr_test_map_no_alloc phyr_test_unmap_remap phyr_test_debug_clean $oracle"
 declare -A must=(
-	[smmuv3]="$common $iova_iommu dma_iova_test_link_bounce phyr_test_map_linear phyr_test_iommu_map_phyr_fallback phyr_test_map_untrusted phyr_test_map_fail_nth phyr_test_oracle_untrusted phyr_test_iommu_permissions"
+	[smmuv3]="$common $iova_iommu dma_iova_test_link_bounce phyr_test_map_linear phyr_test_iommu_map_phyr_fallback phyr_test_iommu_map_phyr_top phyr_test_map_untrusted phyr_test_map_fail_nth phyr_test_oracle_untrusted phyr_test_iommu_permissions"
 	[direct]="$common $iova_all phyr_test_map_identity phyr_test_oracle_noncoherent"
 )
 

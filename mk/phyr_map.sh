@@ -43,7 +43,7 @@ debug_all="phyr_test_debug_clean phyr_test_debug_map_overlap phyr_test_debug_unm
 iova_all="dma_iova_test_try_alloc dma_iova_test_map_phys dma_iova_test_mmio"
 iova_iommu="$iova_all dma_iova_test_link_pages dma_iova_test_link_unaligned dma_iova_test_destroy_frees dma_iova_test_link_fail"
 declare -A must=(
-	[iommu]="$iova_iommu phyr_test_map_linear phyr_test_iommu_map_phyr phyr_test_iommu_map_phyr_fallback phyr_test_iommu_map_phyr_fail phyr_test_map_untrusted phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_seg_iter phyr_test_seg_limits phyr_test_map_no_alloc phyr_test_unmap_remap $debug_all $oracle_all phyr_test_oracle_untrusted phyr_test_iommu_permissions"
+	[iommu]="$iova_iommu phyr_test_map_linear phyr_test_iommu_map_phyr phyr_test_iommu_map_phyr_fallback phyr_test_iommu_map_phyr_fail phyr_test_iommu_map_phyr_top phyr_test_map_untrusted phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_seg_iter phyr_test_seg_limits phyr_test_map_no_alloc phyr_test_unmap_remap $debug_all $oracle_all phyr_test_oracle_untrusted phyr_test_iommu_permissions"
 	[noiommu]="$iova_all phyr_test_map_pages phyr_test_map_identity phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_p2p phyr_test_map_p2p_unreachable phyr_test_map_fail_nth_p2p phyr_test_seg_iter phyr_test_seg_limits phyr_test_map_no_alloc phyr_test_unmap_remap $debug_all $oracle_all phyr_test_map_swiotlb_overflow"
 	[swiotlb]="$iova_all phyr_test_map_pages phyr_test_map_bounce phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_fail_nth phyr_test_map_fail_nth_p2p phyr_test_sync_for_cpu_window phyr_test_sync_for_device_window phyr_test_unmap_remap phyr_test_seg_limits phyr_test_debug_clean phyr_test_debug_map_overlap phyr_test_debug_sync_outside phyr_test_debug_unbind_leak ${oracle_all/phyr_test_map_dma_regions /} phyr_test_map_swiotlb_overflow"
 )
@@ -52,7 +52,7 @@ declare -A must=(
 # QEMU's AMD IOMMU (machine/qemu_x86_64.py), so no CMB is registered
 # (phyr_test_list_p2p_providers has fake P2P memory of its own); with
 # swiotlb (5 GiB of RAM) for the overflow case
-must[fq]="$iova_iommu $oracle_all phyr_test_oracle_untrusted phyr_test_iommu_permissions phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_linear phyr_test_map_p2p phyr_test_map_fail_nth phyr_test_unmap_remap $debug_all"
+must[fq]="$iova_iommu $oracle_all phyr_test_oracle_untrusted phyr_test_iommu_permissions phyr_test_iommu_map_phyr_top phyr_test_map_pages phyr_test_map_folios phyr_test_map_unaligned phyr_test_map_linear phyr_test_map_p2p phyr_test_map_fail_nth phyr_test_unmap_remap $debug_all"
 must[amd]="$(tr ' ' '\n' <<< "${must[iommu]}" | grep -v _p2p | tr '\n' ' ') phyr_test_list_p2p_providers phyr_test_map_swiotlb_overflow dma_iova_test_link_bounce"
 
 # check_log PROFILE LOG: the cases a profile must pass (mk/logcheck.sh
