@@ -472,10 +472,10 @@ static bool phyr_map_identity(struct device *dev, const struct phyr_list *pl)
  * addresses are stored as they are; P2P memory through the host bridge is
  * mapped as MMIO.
  */
-static int phyr_map_pieces(struct phyr_dma *map, unsigned long attrs,
-			   gfp_t gfp)
+static int phyr_map_pieces(struct phyr_dma *map,
+			   struct pci_p2pdma_map_state *p2p_state,
+			   unsigned long attrs, gfp_t gfp)
 {
-	struct pci_p2pdma_map_state p2p_state = {};
 	struct device *dev = map->dev;
 	struct phyr_iter iter;
 	struct phyr r;
@@ -509,10 +509,10 @@ static int phyr_map_pieces(struct phyr_dma *map, unsigned long attrs,
 		dma_addr_t addr;
 
 		if (iter.flags & PHYR_RANGE_P2P) {
-			switch (phyr_map_p2p_type(&p2p_state, dev, &r)) {
+			switch (phyr_map_p2p_type(p2p_state, dev, &r)) {
 			case PCI_P2PDMA_MAP_BUS_ADDR:
 				ret = phyr_map_add(map,
-						   r.addr + p2p_state.bus_off,
+						   r.addr + p2p_state->bus_off,
 						   r.len, true, gfp);
 				if (ret)
 					goto out_unmap;
@@ -573,10 +573,10 @@ static struct phyr phyr_first(const struct phyr_list *pl)
  * whether it can be linked at all: P2P bus addresses take no IOVA, so a
  * list with any is mapped in pieces.
  */
-static int phyr_iova_layout(struct phyr_dma *map, u64 granule, u64 *iova_len,
-			    bool *linear)
+static int phyr_iova_layout(struct phyr_dma *map,
+			    struct pci_p2pdma_map_state *p2p_state,
+			    u64 granule, u64 *iova_len, bool *linear)
 {
-	struct pci_p2pdma_map_state p2p_state = {};
 	bool end_unaligned = false;
 	struct phyr_iter iter;
 	phys_addr_t first;
@@ -586,7 +586,7 @@ static int phyr_iova_layout(struct phyr_dma *map, u64 granule, u64 *iova_len,
 	*linear = true;
 	phyr_list_for_each(map->pl, &iter, r) {
 		if (iter.flags & PHYR_RANGE_P2P) {
-			switch (phyr_map_p2p_type(&p2p_state, map->dev, &r)) {
+			switch (phyr_map_p2p_type(p2p_state, map->dev, &r)) {
 			case PCI_P2PDMA_MAP_THRU_HOST_BRIDGE:
 				break;
 			case PCI_P2PDMA_MAP_BUS_ADDR:
@@ -630,7 +630,9 @@ static int phyr_iova_dma_list(struct phyr_dma *map, u64 granule, gfp_t gfp)
  * One IOVA range for the whole list, linked in one pass.  Returns 1 with
  * nothing done when the list is to be mapped in pieces instead.
  */
-static int phyr_map_iova(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
+static int phyr_map_iova(struct phyr_dma *map,
+			 struct pci_p2pdma_map_state *p2p_state,
+			 unsigned long attrs, gfp_t gfp)
 {
 	struct device *dev = map->dev;
 	u64 granule = (u64)dma_get_merge_boundary(dev) + 1;
@@ -639,7 +641,7 @@ static int phyr_map_iova(struct phyr_dma *map, unsigned long attrs, gfp_t gfp)
 	bool linear;
 	int ret;
 
-	ret = phyr_iova_layout(map, granule, &iova_len, &linear);
+	ret = phyr_iova_layout(map, p2p_state, granule, &iova_len, &linear);
 	if (ret)
 		return ret;
 	if (phyr_map_should_fail())
@@ -749,6 +751,8 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 	     struct phyr_dma *map, enum dma_data_direction dir,
 	     unsigned long attrs, gfp_t gfp)
 {
+	/* P2P providers classified for the IOVA layout are not again. */
+	struct pci_p2pdma_map_state p2p_state = {};
 	struct phyr_list one;
 	int ret;
 
@@ -775,12 +779,12 @@ int phyr_map(struct device *dev, const struct phyr_list *pl,
 			phyr_walk(map, pl, 0, phyr_list_length(pl),
 				  PHYR_OP_SYNC_FOR_DEVICE, attrs);
 	} else if (use_dma_iommu(dev)) {
-		ret = phyr_map_iova(map, attrs, gfp);
+		ret = phyr_map_iova(map, &p2p_state, attrs, gfp);
 	} else {
 		ret = 1;
 	}
 	if (ret > 0)
-		ret = phyr_map_pieces(map, attrs, gfp);
+		ret = phyr_map_pieces(map, &p2p_state, attrs, gfp);
 	if (ret)
 		goto out_destroy;
 
