@@ -7,10 +7,10 @@
 #                      gives build/linux; every commit builds its objects
 #                      (x86_64, W=1, no warnings)
 #   make gates         checkpatch, kernel-doc, sparse, w1, headers, cross,
-#                      htmldocs
+#                      htmldocs, licence
 #   make gate-NAME     one of them (logs: build/logs/series/)
 #   make clean-series  remove build/series (its kernel tree and builds)
-SERIES_GATES := checkpatch kernel-doc sparse w1 headers cross htmldocs
+SERIES_GATES := checkpatch kernel-doc sparse w1 headers cross htmldocs licence
 
 # Gates in make check: all of them.
 SERIES_GATES_CHECK := $(SERIES_GATES)
