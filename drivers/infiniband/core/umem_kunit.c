@@ -25,9 +25,11 @@
 #include <linux/fdtable.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/pci.h>
+#include <linux/prandom.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
@@ -35,6 +37,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <rdma/ib_umem.h>
 #include <rdma/iter.h>
 
@@ -211,6 +214,26 @@ static struct umem_env *test_env(struct kunit *test, bool iommu,
 
 	KUNIT_ASSERT_NOT_NULL(test, env);
 	test_ibdev(test, iommu, env);
+	test_user_mem(test, env, npages, offset);
+	env->pins = pins_held(env);
+	env->pinned_vm = atomic64_read(&current->mm->pinned_vm);
+	return env;
+}
+
+/*
+ * As test_env(), for a device that moves data with the CPU, as rxe and siw
+ * do: it has no DMA device, and ib_umem_get() maps nothing for it.
+ */
+static struct umem_env *test_env_virt(struct kunit *test,
+				      unsigned long npages, unsigned int offset)
+{
+	struct umem_env *env = kunit_kzalloc(test, sizeof(*env), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, env);
+	env->ibdev = kunit_kzalloc(test, sizeof(*env->ibdev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, env->ibdev);
+	if (!ib_uses_virt_dma(env->ibdev))
+		kunit_skip(test, "no CONFIG_INFINIBAND_VIRT_DMA");
 	test_user_mem(test, env, npages, offset);
 	env->pins = pins_held(env);
 	env->pinned_vm = atomic64_read(&current->mm->pinned_vm);
@@ -433,6 +456,220 @@ static void umem_test_errors(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, PTR_ERR(umem), -EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm),
 			env->pinned_vm);
+	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
+}
+
+/*
+ * A walk through a umem as rxe and siw make one, by cursor: chunks of
+ * random size, each where the last one ended, with now and then a step a
+ * little ahead or a jump anywhere (back, or to another leaf of the list).
+ * Each chunk's first page and its bytes are checked against the user's
+ * view: the pages pinned again and the bytes read through the mapping.
+ */
+struct cursor_walk {
+	struct umem_env *env;
+	struct ib_umem *umem;
+	const u8 *truth;	/* the umem's bytes, read through the mapping */
+	u64 seed;
+	unsigned long steps;
+	unsigned long bad;	/* chunks with a wrong page or wrong bytes */
+	struct completion done;
+};
+
+static void cursor_walk(struct cursor_walk *w, struct ib_umem_cursor *cur,
+			u8 *buf)
+{
+	struct umem_env *env = w->env;
+	size_t len = w->umem->length, off = 0, n;
+	size_t first = w->umem->address - env->start;
+	struct rnd_state rnd;
+	unsigned long i;
+	u32 r;
+
+	prandom_seed_state(&rnd, w->seed);
+	for (i = 0; i < w->steps; i++) {
+		r = prandom_u32_state(&rnd);
+		if (r >> 28 == 0)
+			off = prandom_u32_state(&rnd) % len;
+		else if (r >> 28 == 1)
+			off += prandom_u32_state(&rnd) % (64 * PAGE_SIZE);
+		if (off >= len)
+			off = 0;
+		n = min_t(size_t, 1 + r % (3 * PAGE_SIZE), len - off);
+		if (ib_umem_cursor_page(cur, w->umem, off) !=
+		    env->pages[(offset_in_page(env->start) + first + off) >>
+			       PAGE_SHIFT] ||
+		    ib_umem_cursor_copy_from(cur, buf, w->umem, off, n) ||
+		    memcmp(buf, w->truth + first + off, n))
+			w->bad++;
+		off += n;
+	}
+}
+
+static void vfree_action(void *p)
+{
+	vfree(p);
+}
+
+/* @size bytes of vmalloc(), freed when the test ends. */
+static void *test_vmalloc(struct kunit *test, size_t size)
+{
+	void *p = vmalloc(size);
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	ret = kunit_add_action_or_reset(test, vfree_action, p);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return p;
+}
+
+/* The user memory of @env filled with random bytes, and a copy of them. */
+static u8 *cursor_truth(struct kunit *test, struct umem_env *env)
+{
+	u8 *truth = test_vmalloc(test, env->len);
+
+	get_random_bytes(truth, env->len);
+	KUNIT_ASSERT_EQ(test, 0UL, copy_to_user((void __user *)env->start,
+						truth, env->len));
+	return truth;
+}
+
+/*
+ * Cursors over a umem of 2,500 scattered pages (three leaves of its
+ * list): walks with page lookups and copies both ways, one cursor moved
+ * between two umems, and a cursor left on a umem whose memory came to
+ * hold another one.
+ */
+static void umem_test_cursor(struct kunit *test)
+{
+	struct umem_env *env = test_env_virt(test, 2500, 100);
+	struct cursor_walk w = { .env = env, .steps = 20000 };
+	struct ib_umem *umem, *half, *slot;
+	struct ib_umem_cursor cur;
+	size_t in, off, n;
+	u8 *buf, *back;
+
+	w.truth = cursor_truth(test, env);
+	buf = kunit_kmalloc(test, 3 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	umem = ib_umem_get(env->ibdev, env->start, env->len,
+			   IB_ACCESS_LOCAL_WRITE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_EXPECT_GT(test, phyr_list_nr_ranges(&umem->pl), 2000UL);
+
+	w.umem = umem;
+	w.seed = get_random_u64();
+	ib_umem_cursor_init(&cur);
+	cursor_walk(&w, &cur, buf);
+	KUNIT_EXPECT_EQ_MSG(test, w.bad, 0UL, "seed %llu", w.seed);
+
+	/* Past the end: refused, and the cursor still works after. */
+	KUNIT_EXPECT_NULL(test, ib_umem_cursor_page(&cur, umem, env->len));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			ib_umem_cursor_copy_from(&cur, buf, umem,
+						 env->len - 10, 11));
+	KUNIT_EXPECT_PTR_EQ(test, ib_umem_cursor_page(&cur, umem, 0),
+			    env->pages[0]);
+
+	/* Sequential copies into the umem, read back through the mapping. */
+	back = test_vmalloc(test, env->len);
+	get_random_bytes(back, env->len);
+	for (off = 0; off < env->len; off += n) {
+		n = min_t(size_t, 1 + get_random_u32_below(3 * PAGE_SIZE),
+			  env->len - off);
+		KUNIT_ASSERT_EQ(test, 0, ib_umem_cursor_copy_to(&cur, umem, off,
+								back + off,
+								n));
+	}
+	KUNIT_ASSERT_EQ(test, 0UL, copy_from_user((u8 *)w.truth,
+						  (void __user *)env->start,
+						  env->len));
+	KUNIT_EXPECT_EQ(test, 0, memcmp(back, w.truth, env->len));
+
+	/* One cursor, two umems in turn: 1,000 pages from page 700 on. */
+	half = ib_umem_get(env->ibdev, env->start + 700 * PAGE_SIZE + 7,
+			   1000 * PAGE_SIZE, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, half);
+	in = offset_in_page(env->start);
+	for (off = 0; off < 1000 * PAGE_SIZE; off += 3 * PAGE_SIZE + 5) {
+		KUNIT_EXPECT_PTR_EQ(test, ib_umem_cursor_page(&cur, half, off),
+				    env->pages[(in + 700 * PAGE_SIZE + 7 + off) >>
+					       PAGE_SHIFT]);
+		KUNIT_EXPECT_PTR_EQ(test, ib_umem_cursor_page(&cur, umem, off),
+				    env->pages[(in + off) >> PAGE_SHIFT]);
+	}
+
+	/*
+	 * A cursor left on a umem that was released, whose memory now holds
+	 * another umem, must not take the one for the other.  The allocator
+	 * does not say when it reuses memory (KASAN holds freed memory back),
+	 * so copy @half into memory of our own, walk it, then copy @umem
+	 * over it: the same address, another list and generation.
+	 */
+	slot = kunit_kmalloc(test, sizeof(*slot), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	*slot = *half;
+	KUNIT_EXPECT_PTR_EQ(test, ib_umem_cursor_page(&cur, slot, PAGE_SIZE),
+			    env->pages[701]);
+	/* the same list offset, 100 + 4096 + 7, as the last access */
+	*slot = *umem;
+	KUNIT_EXPECT_PTR_EQ(test,
+			    ib_umem_cursor_page(&cur, slot, PAGE_SIZE + 7),
+			    env->pages[1]);
+	ib_umem_release(half);
+	ib_umem_release(umem);
+	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
+}
+
+static int cursor_reader(void *data)
+{
+	struct cursor_walk *w = data;
+	struct ib_umem_cursor cur;
+	u8 *buf = kmalloc(3 * PAGE_SIZE, GFP_KERNEL);
+
+	if (buf) {
+		ib_umem_cursor_init(&cur);
+		cursor_walk(w, &cur, buf);
+		kfree(buf);
+	} else {
+		w->bad = ULONG_MAX;
+	}
+	complete(&w->done);
+	return 0;
+}
+
+/* Eight threads walk one umem at once, each with a cursor of its own. */
+static void umem_test_cursor_readers(struct kunit *test)
+{
+	struct umem_env *env = test_env_virt(test, 2500, 100);
+	struct cursor_walk *w;
+	struct task_struct *t;
+	struct ib_umem *umem;
+	const u8 *truth;
+	int i, n = 8;
+
+	truth = cursor_truth(test, env);
+	umem = ib_umem_get(env->ibdev, env->start, env->len, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	w = kunit_kcalloc(test, n, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	for (i = 0; i < n; i++) {
+		w[i] = (struct cursor_walk){ .env = env, .umem = umem,
+					     .truth = truth, .steps = 5000,
+					     .seed = get_random_u64() };
+		init_completion(&w[i].done);
+		t = kthread_run(cursor_reader, &w[i], "umem_cursor/%d", i);
+		if (IS_ERR(t)) {
+			w[i].bad = ULONG_MAX;
+			complete(&w[i].done);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		wait_for_completion(&w[i].done);
+		KUNIT_EXPECT_EQ_MSG(test, w[i].bad, 0UL, "reader %d, seed %llu",
+				    i, w[i].seed);
+	}
+	ib_umem_release(umem);
 	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
 }
 
@@ -673,6 +910,8 @@ static struct kunit_case ib_umem_test_cases[] = {
 	KUNIT_CASE(umem_test_small_direct),
 	KUNIT_CASE(umem_test_pinned_vm_iova),
 	KUNIT_CASE(umem_test_errors),
+	KUNIT_CASE_SLOW(umem_test_cursor),
+	KUNIT_CASE_SLOW(umem_test_cursor_readers),
 	KUNIT_CASE(umem_test_dmabuf),
 	KUNIT_CASE(umem_test_fail_nth),
 	{}
