@@ -9,6 +9,7 @@
  * operations; "-s SEED -c 1 -n OPS -v -r" (with the case's seed, as
  * printed) replays it.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "model.h"
@@ -1041,6 +1042,96 @@ static int t_big(void)
 	return ret;
 }
 
+/*
+ * Readers of one list at the same time, each with an iterator of its own
+ * that it keeps, as rxe and siw keep a umem cursor per QP: seeks a little
+ * ahead of the last one (the leaf's marks, the next leaf), far ahead,
+ * back, and on to the next range, each checked against the model.
+ */
+struct reader {
+	const struct harness *h;
+	pthread_t thread;
+	u64 rng;
+	unsigned long steps, bad;
+};
+
+static void *reader_walk(void *data)
+{
+	struct reader *rd = data;
+	const struct phyr_model *m = &rd->h->m;
+	struct phyr_iter iter;
+	unsigned long k, i;
+	u64 off = 0, skip;
+	struct phyr r;
+
+	phyr_iter_init(&iter, &rd->h->pl);
+	for (k = 0; k < rd->steps; k++) {
+		switch (rnd_below(&rd->rng, 8)) {
+		case 0:
+			off = rnd_below(&rd->rng, m->length);
+			break;
+		case 1:
+			off += rnd_below(&rd->rng, 64 << PAGE_SHIFT);
+			break;
+		default:
+			off += rnd_below(&rd->rng, 3 << PAGE_SHIFT);
+		}
+		if (off >= m->length)
+			off = 0;
+		i = phyr_model_find(m, off);
+		skip = off - m->r[i].start;
+		if (!phyr_iter_seek(&iter, off) || !phyr_iter_next(&iter, &r) ||
+		    r.addr != m->r[i].addr + skip || r.len != m->r[i].len - skip)
+			rd->bad++;
+		/* and the range after it, without a seek */
+		if (++i < m->nr && (!phyr_iter_next(&iter, &r) ||
+				    r.addr != m->r[i].addr ||
+				    r.len != m->r[i].len))
+			rd->bad++;
+	}
+	return NULL;
+}
+
+static int t_readers(void)
+{
+	struct reader rd[8];
+	struct harness h;
+	unsigned long i, n = 0, bad = 0;
+	u64 rng = 13;
+	int ret = 0;
+
+	h_init(&h, 13);
+	h.lazy = true;
+	for (i = 0; i < 100000 && !ret; i++) {
+		phys_addr_t addr = (phys_addr_t)(rnd_below(&rng, 1 << 18) + 1)
+				   << PAGE_SHIFT;
+
+		ret = h_append(&h, addr, (1 + rnd_below(&rng, 4)) << PAGE_SHIFT,
+			       false, GFP_KERNEL);
+	}
+	h.lazy = false;
+	ret = ret || h_check(&h);
+	for (i = 0; i < ARRAY_SIZE(rd) && !ret; i++) {
+		rd[i] = (struct reader){ .h = &h, .rng = 100 + i,
+					 .steps = 20000 };
+		if (pthread_create(&rd[i].thread, NULL, reader_walk, &rd[i]))
+			break;
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(rd[i].thread, NULL);
+		bad += rd[i].bad;
+	}
+	if (!ret && (n < ARRAY_SIZE(rd) || bad)) {
+		fprintf(stderr, "readers: %lu of %zu ran, %lu wrong ranges\n",
+			n, ARRAY_SIZE(rd), bad);
+		ret = -1;
+	}
+	ret = ret || h_destroy(&h);
+	h_exit(&h);
+	return ret;
+}
+
 static int t_reuse(void)
 {
 	struct harness h;
@@ -1185,6 +1276,7 @@ static const struct {
 	{ "preload_pages", t_preload_pages },
 	{ "fail_nth", t_fail_nth },
 	{ "big", t_big },
+	{ "readers", t_readers },
 	{ "reuse", t_reuse },
 	{ "splice", t_splice },
 };
