@@ -370,17 +370,28 @@ static void umem_test_map_direct(struct kunit *test)
 }
 
 /*
- * A one-page MR, the most common kind: the umem is all it allocates, the
- * DMA mapping being the one range the umem holds in place (identity, or
- * one IOVA range), and it is at most 1.5 times what pristine 6.12
- * allocates for it: its struct ib_umem, whose fields before the
- * sg_append_table are the ones this umem has before its list, and a
- * scatterlist of one entry.
+ * What pristine 6.12 allocates for a one-page umem: its struct ib_umem,
+ * whose fields before the sg_append_table are the ones this umem has
+ * before its list, and a scatterlist of one entry.
+ */
+static size_t pristine_small(void)
+{
+	return kmalloc_size_roundup(ALIGN(offsetof(struct ib_umem, pl),
+					  sizeof(void *)) +
+				    sizeof(struct sg_append_table)) +
+	       kmalloc_size_roundup(sizeof(struct scatterlist));
+}
+
+/*
+ * A one-page MR, the most common kind: the list holds its one range in
+ * place, and the DMA mapping is that range (identity) or one IOVA range,
+ * held in the struct phyr_dma that the mapping allocates.  Together at
+ * most 1.5 times what pristine 6.12 allocates.
  */
 static void umem_test_small(struct kunit *test, bool iommu)
 {
 	struct umem_env *env = test_env(test, iommu, 1, 0);
-	size_t pristine, ours;
+	size_t pristine = pristine_small(), ours;
 	struct ib_umem *umem;
 
 	umem = ib_umem_get(env->ibdev, env->start, PAGE_SIZE,
@@ -389,14 +400,11 @@ static void umem_test_small(struct kunit *test, bool iommu)
 	KUNIT_EXPECT_EQ(test, dma_phys(env, ib_umem_dma_address(umem, 0)),
 			expected_phys(env, 0));
 	KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(&umem->pl), (size_t)0);
-	KUNIT_EXPECT_PTR_EQ(test, umem->dma.list, NULL);
-	ours = ksize(umem);
-	pristine = kmalloc_size_roundup(ALIGN(offsetof(struct ib_umem, pl),
-					      sizeof(void *)) +
-					sizeof(struct sg_append_table)) +
-		   kmalloc_size_roundup(sizeof(struct scatterlist));
-	kunit_info(test, "one-page umem: %zu bytes (struct %zu, struct phyr_dma %zu), pristine %zu",
-		   ours, sizeof(*umem), sizeof(umem->dma), pristine);
+	KUNIT_ASSERT_NOT_NULL(test, umem->dma);
+	KUNIT_EXPECT_PTR_EQ(test, umem->dma->list, NULL);
+	ours = ksize(umem) + ksize(umem->dma);
+	kunit_info(test, "one-page umem: %zu bytes (struct ib_umem %zu, struct phyr_dma %zu), pristine %zu",
+		   ours, sizeof(*umem), sizeof(*umem->dma), pristine);
 	KUNIT_EXPECT_LE(test, 2 * ours, 3 * pristine);
 	ib_umem_release(umem);
 }
@@ -409,6 +417,30 @@ static void umem_test_small_iommu(struct kunit *test)
 static void umem_test_small_direct(struct kunit *test)
 {
 	umem_test_small(test, false);
+}
+
+/*
+ * A one-page MR of a device that moves data with the CPU (rxe, siw): the
+ * umem maps nothing and allocates nothing but itself, no more than
+ * pristine 6.12 allocates for it.
+ */
+static void umem_test_small_virt(struct kunit *test)
+{
+	struct umem_env *env = test_env_virt(test, 1, 0);
+	size_t pristine = pristine_small();
+	struct ib_umem *umem;
+
+	umem = ib_umem_get(env->ibdev, env->start, PAGE_SIZE,
+			   IB_ACCESS_LOCAL_WRITE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_EXPECT_PTR_EQ(test, umem->dma, NULL);
+	KUNIT_EXPECT_EQ(test, phyr_list_mem_bytes(&umem->pl), (size_t)0);
+	KUNIT_EXPECT_PTR_EQ(test, ib_umem_page(umem, 0), env->pages[0]);
+	kunit_info(test, "one-page umem: %zu bytes, pristine %zu",
+		   ksize(umem), pristine);
+	KUNIT_EXPECT_LE(test, ksize(umem), pristine);
+	ib_umem_release(umem);
+	KUNIT_EXPECT_EQ(test, pins_held(env), env->pins);
 }
 
 /*
@@ -908,6 +940,7 @@ static struct kunit_case ib_umem_test_cases[] = {
 	KUNIT_CASE(umem_test_map_direct),
 	KUNIT_CASE(umem_test_small_iommu),
 	KUNIT_CASE(umem_test_small_direct),
+	KUNIT_CASE(umem_test_small_virt),
 	KUNIT_CASE(umem_test_pinned_vm_iova),
 	KUNIT_CASE(umem_test_errors),
 	KUNIT_CASE_SLOW(umem_test_cursor),
