@@ -123,7 +123,9 @@ gate_checkpatch() {
 	# no camelcase cache file, no git lookups of commit ids in messages)
 	rm -rf "$LOGS/checkpatch.d"
 	mkdir -p "$LOGS/checkpatch.d"
-	ls "$PATCHES"/*.patch | grep -v '/0000-cover-letter\.patch$' |
+	for p in "$PATCHES"/*.patch; do
+		[ "${p##*/}" = 0000-cover-letter.patch ] || echo "$p"
+	done |
 		(cd "$PRISTINE" && xargs -P2 -I{} sh -c \
 		'./scripts/checkpatch.pl --strict --show-types --ignore "$1" "$2" \
 			> "$3/$(basename "$2").log" 2>&1; true' sh \
@@ -283,7 +285,8 @@ gate_headers() {
 	: > "$log"
 	mkdir -p "$S/hdrtest"
 	for h in $(new_files | grep -E '\.h$' | grep -v '^tools/'); do
-		local inc=$h src=$S/hdrtest/$(echo "$h" | tr / _).c
+		local inc=$h src
+		src=$S/hdrtest/$(echo "$h" | tr / _).c
 		case $h in include/*) inc=${h#include/} ;; esac
 		printf '#include <%s>\n' "$inc" > "$src"
 		n=$((n + 1))
@@ -317,7 +320,8 @@ gate_cross() {
 	mapfile -t objs < <(final_objects)
 	rm -f "$S/our-lines"
 	for prof in i386 i386-pae arm64-64k; do
-		local t0=$(date +%s)
+		local t0
+		t0=$(date +%s)
 		configure "$prof"
 		case "$prof" in
 		i386) want="PHYR PHYR_MAP !PHYS_ADDR_T_64BIT !64BIT" ;;

@@ -66,8 +66,8 @@ series_members() {
 	while IFS= read -r -d '' f; do
 		[ -f "$ROOT/$f" ] || continue
 		case "$f" in
-		Makefile|README.md|.*) continue ;;      # driver, root dotfiles
 		.ci/*|mk/*|machine/*|build/*|series/*|plots/*) continue ;;
+		Makefile|README.md|.*) continue ;;      # driver, root dotfiles
 		esac
 		echo "$f"
 	done | sort -u
@@ -493,7 +493,7 @@ cmd_bisect() {
 	[ -d "$AM_REPO" ] || cmd_am
 	mkdir -p "$LOGS"
 	rm -f "$S/our-lines"
-	local revs rev n=0 total objs t0 fail=0 subj log prev_cfg=""
+	local revs rev n=0 total objs t0 fail=0 subj log
 	mapfile -t revs < <(git -C "$AM_REPO" rev-list --reverse base..HEAD)
 	total=${#revs[@]}
 	for rev in "${revs[@]}"; do
@@ -539,7 +539,8 @@ cmd_bisect() {
 }
 
 cmd_check() {
-	local t0=$(date +%s) t
+	local t0 t
+	t0=$(date +%s)
 	t=$(date +%s); cmd_generate; say "generate: $(( $(date +%s) - t )) s"
 	t=$(date +%s); cmd_am;       say "am: $(( $(date +%s) - t )) s"
 	t=$(date +%s); cmd_bisect;   say "bisect: $(( $(date +%s) - t )) s"
