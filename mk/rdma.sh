@@ -56,11 +56,12 @@ done
 mkdir -p "$B/logs"
 # pyverbs-mr: the tests whose names contain one of these (unittest -k)
 PYVERBS_MR="test_mr test_qpex test_atomic test_rdmacm test_cq_events test_cqex test_relaxed_ordering"
-sets=() kpat= dmacheck= nowarnpanic=
+sets=() kpat='' dmacheck='' nowarnpanic=''
 [ $kernel = pristine ] || dmacheck=rdma_rxe.dma_check=1
 for s in "$@"; do
 	case $s in
-	bench|bench-big=*) sets+=("$s"); dmacheck= nowarnpanic=1 ;;
+	bench|bench-big=*) sets+=("$s"); dmacheck='' nowarnpanic=1 ;;
+	datapath=*) sets+=("$s"); dmacheck='' ;;
 	pyverbs-mr) sets+=("pyverbs=${PYVERBS_MR// /,}"); kpat=${PYVERBS_MR// /|} ;;
 	pyverbs) sets+=(pyverbs); kpat=. ;;
 	*) sets+=("$s") ;;
