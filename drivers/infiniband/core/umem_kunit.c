@@ -206,6 +206,17 @@ static long pins_held(struct umem_env *env)
 	return pins;
 }
 
+/* User memory for @env's device, with what is held before the umem. */
+static struct umem_env *test_env_mem(struct kunit *test,
+				     struct umem_env *env,
+				     unsigned long npages, unsigned int offset)
+{
+	test_user_mem(test, env, npages, offset);
+	env->pins = pins_held(env);
+	env->pinned_vm = atomic64_read(&current->mm->pinned_vm);
+	return env;
+}
+
 /* A stand-in device and user memory, with what is held before the umem. */
 static struct umem_env *test_env(struct kunit *test, bool iommu,
 				 unsigned long npages, unsigned int offset)
@@ -214,10 +225,7 @@ static struct umem_env *test_env(struct kunit *test, bool iommu,
 
 	KUNIT_ASSERT_NOT_NULL(test, env);
 	test_ibdev(test, iommu, env);
-	test_user_mem(test, env, npages, offset);
-	env->pins = pins_held(env);
-	env->pinned_vm = atomic64_read(&current->mm->pinned_vm);
-	return env;
+	return test_env_mem(test, env, npages, offset);
 }
 
 /*
@@ -234,10 +242,7 @@ static struct umem_env *test_env_virt(struct kunit *test,
 	KUNIT_ASSERT_NOT_NULL(test, env->ibdev);
 	if (!ib_uses_virt_dma(env->ibdev))
 		kunit_skip(test, "no CONFIG_INFINIBAND_VIRT_DMA");
-	test_user_mem(test, env, npages, offset);
-	env->pins = pins_held(env);
-	env->pinned_vm = atomic64_read(&current->mm->pinned_vm);
-	return env;
+	return test_env_mem(test, env, npages, offset);
 }
 
 /*
